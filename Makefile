@@ -1,0 +1,54 @@
+# Every target creates the virtualenv first if it is missing (see $(STAMP)).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+STACK := $(PY) -m stack
+PYTEST_ARGS ?=
+
+.PHONY: help setup up down status demo test test-unit lint format bench loader psql clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+setup: $(STAMP) ## install Python dependencies and the Kafka jars
+	$(STACK) install
+
+up: setup ## start the local stack (embedded PostgreSQL + Kafka); a no-op if it runs
+	$(STACK) up
+
+down: $(STAMP) ## stop what `make up` started; data is kept in .local/
+	$(STACK) down
+
+status: $(STAMP) ## show whether PostgreSQL and Kafka answer
+	$(STACK) status
+
+demo: up ## run the pipeline end to end on a small generated data set
+	$(PY) -m orchestration.demo
+
+test: setup ## unit + integration tests against the real stack (started and stopped around the run)
+	$(STACK) exec -- $(PY) -m pytest tests $(PYTEST_ARGS)
+
+test-unit: $(STAMP) ## unit tests only (no servers)
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+lint: $(STAMP) ## ruff (Python) and sqlfluff (SQL)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP) ## apply ruff's formatting and fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup ## measure every stage; figures go to bench/results/latest.json
+	$(STACK) exec -- $(PY) -m bench
+
+psql: $(STAMP) ## open psql on the warehouse
+	@eval "$$($(STACK) env)" && $$($(PY) -c 'from stack.postgres import psql_path; print(psql_path())')

@@ -1,0 +1,1 @@
+"""Great Expectations suites for raw landing, mediation, rating and billing."""

@@ -1,0 +1,1 @@
+"""Ingestion: the synthetic operator (generator + producer) and the Kafka → PostgreSQL raw loader."""

@@ -1,0 +1,1 @@
+"""Orchestration: the plain CLI demo flow and the Dagster code location."""

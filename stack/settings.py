@@ -1,0 +1,152 @@
+"""Every setting the platform reads, taken from the environment in one place.
+
+The embedded local stack is used unless ``DATABASE_URL``/``PGHOST`` or
+``KAFKA_BOOTSTRAP_SERVERS`` point at existing servers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _env_int(name: str, default: int, low: int = 1, high: int = 65535) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is out of range ({low}..{high})")
+    return value
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+    embedded: bool
+
+    @property
+    def dsn(self) -> str:
+        """libpq keyword DSN (works for TCP hosts and socket directories alike)."""
+        parts = [f"host={self.host}", f"port={self.port}", f"user={self.user}", f"dbname={self.database}"]
+        if self.password:
+            parts.append(f"password={self.password}")
+        return " ".join(parts)
+
+    def libpq_env(self) -> dict[str, str]:
+        """The PG* variables dbt's profile and psql read."""
+        env = {
+            "PGHOST": self.host,
+            "PGPORT": str(self.port),
+            "PGUSER": self.user,
+            "PGDATABASE": self.database,
+        }
+        if self.password:
+            env["PGPASSWORD"] = self.password
+        return env
+
+    def sqlalchemy_url(self) -> str:
+        auth = self.user + (f":{self.password}" if self.password else "")
+        return f"postgresql+psycopg2://{auth}@{self.host}:{self.port}/{self.database}"
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap_servers: str
+    embedded: bool
+    port: int
+    controller_port: int
+    heap: str
+
+    @property
+    def servers(self) -> list[str]:
+        return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path
+    postgres: PostgresSettings
+    kafka: KafkaSettings
+    kafka_libs_dir: Path
+
+    @property
+    def run_dir(self) -> Path:
+        return self.state_dir / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+
+def _postgres_settings() -> PostgresSettings:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        parsed = urlparse(url)
+        if parsed.scheme not in {"postgresql", "postgres", "postgresql+psycopg2"}:
+            raise ConfigError(f"DATABASE_URL must start with postgresql://, got {parsed.scheme!r}")
+        if not parsed.path.strip("/"):
+            raise ConfigError("DATABASE_URL must name a database, e.g. postgresql://user@host:5432/telecom")
+        try:
+            port = parsed.port or 5432
+        except ValueError:
+            raise ConfigError("DATABASE_URL has a port that is not a number") from None
+        return PostgresSettings(
+            host=parsed.hostname or "localhost",
+            port=port,
+            user=unquote(parsed.username or "postgres"),
+            password=unquote(parsed.password or ""),
+            database=parsed.path.strip("/"),
+            embedded=False,
+        )
+    host = os.environ.get("PGHOST", "").strip()
+    return PostgresSettings(
+        host=host or "127.0.0.1",
+        port=_env_int("PGPORT", 55432),
+        user=os.environ.get("PGUSER", "postgres"),
+        password=os.environ.get("PGPASSWORD", ""),
+        database=os.environ.get("PGDATABASE", "telecom"),
+        embedded=not host,
+    )
+
+
+def _kafka_settings() -> KafkaSettings:
+    port = _env_int("KAFKA_PORT", 19092)
+    controller_port = _env_int("KAFKA_CONTROLLER_PORT", 19093)
+    if port == controller_port:
+        raise ConfigError("KAFKA_PORT and KAFKA_CONTROLLER_PORT must differ")
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
+    return KafkaSettings(
+        bootstrap_servers=external or f"127.0.0.1:{port}",
+        embedded=not external,
+        port=port,
+        controller_port=controller_port,
+        heap=os.environ.get("KAFKA_HEAP", "1g"),
+    )
+
+
+def load_settings() -> Settings:
+    """Read the environment; raise ConfigError with a one-line reason when it is wrong."""
+    state_dir = Path(os.environ.get("TELECOM_STATE_DIR", REPO_ROOT / ".local")).resolve()
+    default_libs = REPO_ROOT / "stack" / "kafka" / "target" / "dependency"
+    return Settings(
+        state_dir=state_dir,
+        postgres=_postgres_settings(),
+        kafka=_kafka_settings(),
+        kafka_libs_dir=Path(os.environ.get("KAFKA_LIBS_DIR") or default_libs).resolve(),
+    )
