@@ -17,7 +17,9 @@ STAGES: list[tuple[str, str, list[str]]] = [
 
 
 @click.command()
-@click.option("--only", multiple=True, type=click.Choice([s[0] for s in STAGES]), help="Run only these stages (repeatable).")
+@click.option(
+    "--only", multiple=True, type=click.Choice([s[0] for s in STAGES]), help="Run only these stages (repeatable)."
+)
 def cli(only: tuple[str, ...]) -> None:
     """Run the benchmark stages against the running stack and record the figures."""
     results = []

@@ -85,5 +85,7 @@ def print_table(results: list[StageResult]) -> None:
         table.add_column(column, justify="left" if column in ("stage", "notes") else "right")
     for r in results:
         notes = ", ".join(f"{k}={v}" for k, v in r.details.items() if not isinstance(v, dict | list))
-        table.add_row(r.stage, f"{r.records:,}", f"{r.seconds:.2f}", f"{r.records_per_s:,.0f}", f"{r.peak_rss_mb:.0f}", notes)
+        table.add_row(
+            r.stage, f"{r.records:,}", f"{r.seconds:.2f}", f"{r.records_per_s:,.0f}", f"{r.peak_rss_mb:.0f}", notes
+        )
     Console(width=200).print(table)

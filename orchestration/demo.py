@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 
@@ -24,10 +25,8 @@ def smoke_round_trip(settings) -> None:
     from kafka import KafkaAdminClient
 
     admin = KafkaAdminClient(**client_config(settings.kafka))
-    try:
+    with contextlib.suppress(TopicAlreadyExistsError):
         admin.create_topics([NewTopic(SMOKE_TOPIC, num_partitions=3, replication_factor=1)])
-    except TopicAlreadyExistsError:
-        pass
     admin.close()
     token = f"smoke-{time.time_ns()}"
     producer = KafkaProducer(**client_config(settings.kafka))

@@ -91,14 +91,18 @@ def status(quiet: bool) -> int:
         states["kafka"] = "down"
     if not quiet:
         pg, k = settings.postgres, settings.kafka
-        click.echo(f"postgres  {states['postgres']:<4}  {pg.host}:{pg.port}/{pg.database}  ({'embedded' if pg.embedded else 'external'})")
-        click.echo(f"kafka     {states['kafka']:<4}  {k.bootstrap_servers}  ({'embedded' if k.embedded else 'external'})")
+        pg_kind = "embedded" if pg.embedded else "external"
+        kafka_kind = "embedded" if k.embedded else "external"
+        click.echo(f"postgres  {states['postgres']:<4}  {pg.host}:{pg.port}/{pg.database}  ({pg_kind})")
+        click.echo(f"kafka     {states['kafka']:<4}  {k.bootstrap_servers}  ({kafka_kind})")
     return 0 if set(states.values()) == {"up"} else 3
 
 
 @cli.command()
 @click.argument("service", type=click.Choice(["postgres", "kafka"]))
-@click.option("--lines", "-n", type=click.IntRange(min=1), default=50, show_default=True, help="How many trailing lines.")
+@click.option(
+    "--lines", "-n", type=click.IntRange(min=1), default=50, show_default=True, help="How many trailing lines."
+)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines.")
 def logs(service: str, lines: int, follow: bool) -> int:
     """Show the log of an embedded service."""
@@ -119,10 +123,12 @@ def exec(ctx: click.Context, command: tuple[str, ...]) -> int:  # noqa: A001 - t
     """
     settings = load_settings()
     services = [
-        svc for svc, embedded in (
+        svc
+        for svc, embedded in (
             (pg_service.EmbeddedPostgres(settings), settings.postgres.embedded),
             (kafka_service.EmbeddedKafka(settings), settings.kafka.embedded),
-        ) if embedded
+        )
+        if embedded
     ]
     already_running = [svc for svc in services if svc.is_running()]
     try:

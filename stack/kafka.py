@@ -28,7 +28,9 @@ ALTERNATIVES = "or set KAFKA_BOOTSTRAP_SERVERS to an existing broker, or run the
 def find_java() -> str:
     java = shutil.which("java")
     if java is None:
-        raise UserError(f"`java` not found: install a JDK {MIN_JAVA}+ (e.g. apt-get install openjdk-17-jre-headless), {ALTERNATIVES}")
+        raise UserError(
+            f"`java` not found: install a JDK {MIN_JAVA}+ (apt-get install openjdk-17-jre-headless), {ALTERNATIVES}"
+        )
     out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
     match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
     if match:
@@ -43,7 +45,9 @@ def find_java() -> str:
 def find_maven() -> str:
     mvn = shutil.which("mvn")
     if mvn is None:
-        raise UserError(f"`mvn` not found: install Maven (e.g. apt-get install maven) to fetch the Kafka jars, {ALTERNATIVES}")
+        raise UserError(
+            f"`mvn` not found: install Maven (e.g. apt-get install maven) to fetch the Kafka jars, {ALTERNATIVES}"
+        )
     return mvn
 
 
@@ -56,14 +60,25 @@ def install_jars(libs_dir: Path) -> bool:
     log.info("kafka.resolve_jars", pom=str(POM.relative_to(REPO_ROOT)), into=str(libs_dir))
     libs_dir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies",
-         f"-DoutputDirectory={libs_dir}", "-DincludeScope=runtime", "-DoverWriteIfNewer=true"],
+        [
+            mvn,
+            "-q",
+            "-B",
+            "-f",
+            str(POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={libs_dir}",
+            "-DincludeScope=runtime",
+            "-DoverWriteIfNewer=true",
+        ],
         capture_output=True,
         text=True,
     )
     if result.returncode != 0:
         detail = (result.stdout + result.stderr).strip().splitlines()[-1:] or ["no output"]
-        raise UserError(f"Maven could not resolve the Kafka jars ({detail[0]}); check access to Maven Central, {ALTERNATIVES}")
+        raise UserError(
+            f"Maven could not resolve the Kafka jars ({detail[0]}); check access to Maven Central, {ALTERNATIVES}"
+        )
     marker.write_text(POM.read_text())
     return True
 
@@ -122,8 +137,18 @@ class EmbeddedKafka:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         log.info("kafka.format_storage", cluster_id=cluster_id)
         result = subprocess.run(
-            [java, "-cp", classpath(self.settings.kafka_libs_dir), f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
-             STORAGE_TOOL, "format", "-t", cluster_id, "-c", str(self.config_file)],
+            [
+                java,
+                "-cp",
+                classpath(self.settings.kafka_libs_dir),
+                f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+                STORAGE_TOOL,
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(self.config_file),
+            ],
             capture_output=True,
             text=True,
         )
@@ -143,9 +168,18 @@ class EmbeddedKafka:
         log.info("kafka.start", port=self.kafka.port)
         with open(self.log_file, "ab") as log_out:
             proc = subprocess.Popen(
-                [java, f"-Xmx{self.kafka.heap}", f"-Xms{self.kafka.heap}", "-XX:+UseG1GC",
-                 "-Djava.awt.headless=true", f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
-                 "-cp", classpath(self.settings.kafka_libs_dir), BROKER_MAIN, str(self.config_file)],
+                [
+                    java,
+                    f"-Xmx{self.kafka.heap}",
+                    f"-Xms{self.kafka.heap}",
+                    "-XX:+UseG1GC",
+                    "-Djava.awt.headless=true",
+                    f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
+                    "-cp",
+                    classpath(self.settings.kafka_libs_dir),
+                    BROKER_MAIN,
+                    str(self.config_file),
+                ],
                 stdout=log_out,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

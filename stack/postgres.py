@@ -205,5 +205,3 @@ def psql_path() -> str | None:
     except ImportError:
         pass
     return shutil.which("psql")
-
-

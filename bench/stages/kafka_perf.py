@@ -47,20 +47,49 @@ def main() -> None:
     if args.mode == "produce":
         recreate_topic(settings, args.partitions)
         out = run_tool(
-            settings, "org.apache.kafka.tools.ProducerPerformance",
-            "--topic", TOPIC, "--num-records", str(args.records), "--record-size", "1024", "--throughput", "-1",
-            "--producer-props", f"bootstrap.servers={servers}", "acks=all", "linger.ms=5", "batch.size=262144",
+            settings,
+            "org.apache.kafka.tools.ProducerPerformance",
+            "--topic",
+            TOPIC,
+            "--num-records",
+            str(args.records),
+            "--record-size",
+            "1024",
+            "--throughput",
+            "-1",
+            "--producer-props",
+            f"bootstrap.servers={servers}",
+            "acks=all",
+            "linger.ms=5",
+            "batch.size=262144",
         )
         # "1000000 records sent, 180000.0 records/sec (175.78 MB/sec), 120.5 ms avg latency, ..."
         final = [line for line in out.splitlines() if "records sent" in line][-1]
         rate = float(re.search(r"([\d.]+) records/sec", final).group(1))
         mb_s = float(re.search(r"\(([\d.]+) MB/sec\)", final).group(1))
-        print(json.dumps({"records": args.records, "seconds": args.records / rate, "records_per_s": rate, "mb_per_s": mb_s, "acks": "all"}))
+        print(
+            json.dumps(
+                {
+                    "records": args.records,
+                    "seconds": args.records / rate,
+                    "records_per_s": rate,
+                    "mb_per_s": mb_s,
+                    "acks": "all",
+                }
+            )
+        )
     else:
         out = run_tool(
-            settings, "org.apache.kafka.tools.ConsumerPerformance",
-            "--bootstrap-server", servers, "--topic", TOPIC, "--messages", str(args.records),
-            "--group", f"bench-perf-{time.time_ns()}",
+            settings,
+            "org.apache.kafka.tools.ConsumerPerformance",
+            "--bootstrap-server",
+            servers,
+            "--topic",
+            TOPIC,
+            "--messages",
+            str(args.records),
+            "--group",
+            f"bench-perf-{time.time_ns()}",
         )
         # header: start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, ...
         row = [line for line in out.splitlines() if line and line[0].isdigit()][-1].split(", ")

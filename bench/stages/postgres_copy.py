@@ -65,7 +65,9 @@ def main() -> None:
     conn.commit()
     started = time.perf_counter()
     with conn.cursor() as cur:
-        cur.copy_expert("copy bench.copy_jsonb (id, payload) from stdin", RepeatingCopySource(chunk, repeats), size=1 << 20)
+        cur.copy_expert(
+            "copy bench.copy_jsonb (id, payload) from stdin", RepeatingCopySource(chunk, repeats), size=1 << 20
+        )
     conn.commit()
     seconds = time.perf_counter() - started
     with conn.cursor() as cur:
@@ -73,7 +75,16 @@ def main() -> None:
         count, size = cur.fetchone()
         cur.execute("drop table bench.copy_jsonb")
     conn.commit()
-    print(json.dumps({"records": count, "seconds": seconds, "table_mb": round(size / 2**20), "row_bytes": len(chunk) // CHUNK_ROWS}))
+    print(
+        json.dumps(
+            {
+                "records": count,
+                "seconds": seconds,
+                "table_mb": round(size / 2**20),
+                "row_bytes": len(chunk) // CHUNK_ROWS,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -66,7 +66,9 @@ def test_up_twice_is_a_no_op_and_data_survives_down_up(isolated):
 
     down = run_module("stack", "down", env=env, check=True)
     assert "kafka     stopped" in down.stdout and "postgres  stopped" in down.stdout
-    assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids.values())
+    assert not any(
+        psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE for pid in pids.values()
+    )
     assert run_module("stack", "status", env=env).returncode == 3
 
     run_module("stack", "up", env=env, check=True, timeout=240)
@@ -83,8 +85,10 @@ def test_down_leaves_external_servers_alone(isolated):
     env, settings = isolated
     run_module("stack", "up", env=env, check=True, timeout=240)
     pids = service_pids(settings)
-    external = env | {"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{settings.postgres.port}/telecom",
-                      "KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers}
+    external = env | {
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{settings.postgres.port}/telecom",
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+    }
     result = run_module("stack", "down", env=external, check=True)
     assert result.stdout.strip() == ""
     assert all(psutil.pid_exists(pid) for pid in pids.values())

@@ -5,8 +5,17 @@ from stack.settings import ConfigError, load_settings
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    for name in ("DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE",
-                 "KAFKA_BOOTSTRAP_SERVERS", "KAFKA_PORT", "KAFKA_CONTROLLER_PORT"):
+    for name in (
+        "DATABASE_URL",
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGPASSWORD",
+        "PGDATABASE",
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "KAFKA_PORT",
+        "KAFKA_CONTROLLER_PORT",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -21,7 +30,13 @@ def test_database_url_points_at_an_external_server(monkeypatch):
     monkeypatch.setenv("DATABASE_URL", "postgresql://billing:s%40cret@db.internal:6543/warehouse")
     pg = load_settings().postgres
     assert not pg.embedded
-    assert (pg.host, pg.port, pg.user, pg.password, pg.database) == ("db.internal", 6543, "billing", "s@cret", "warehouse")
+    assert (pg.host, pg.port, pg.user, pg.password, pg.database) == (
+        "db.internal",
+        6543,
+        "billing",
+        "s@cret",
+        "warehouse",
+    )
     assert pg.libpq_env()["PGPASSWORD"] == "s@cret"
 
 
