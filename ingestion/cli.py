@@ -201,6 +201,63 @@ def replay(fmt: str, topic: str | None, partitions: int, file: Path) -> int:
     return 1 if result.failed else 0
 
 
+@cli.group()
+def load() -> None:
+    """Land Kafka topics in PostgreSQL raw tables, exactly once (offsets are stored with the data)."""
+
+
+def loader_options(func):
+    options = [
+        click.option("--group", "group_id", help="Consumer group (default LOADER_GROUP_ID or raw-loader)."),
+        click.option(
+            "--batch-records",
+            "batch_max_records",
+            type=click.IntRange(min=1),
+            help="Commit a batch at this many records (default LOADER_BATCH_MAX_RECORDS or 50000).",
+        ),
+        click.option(
+            "--batch-seconds",
+            "batch_max_seconds",
+            type=click.FloatRange(min=0.01),
+            help="Commit a batch at least this often (default LOADER_BATCH_MAX_SECONDS or 1.0).",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _make_loader(**overrides):
+    from ingestion.loader import LoaderConfig, RawLoader
+
+    return RawLoader(load_settings(), LoaderConfig.from_env(**overrides))
+
+
+@load.command("run")
+@loader_options
+def load_run(group_id, batch_max_records, batch_max_seconds) -> None:
+    """Run as a service. SIGTERM/SIGINT finish and commit the current batch, then exit 0."""
+    loader = _make_loader(group_id=group_id, batch_max_records=batch_max_records, batch_max_seconds=batch_max_seconds)
+    stats = loader.run()
+    log.info("loader.stopped", landed=stats.records, batches=stats.batches, parse_errors=stats.parse_errors)
+
+
+@load.command("drain")
+@loader_options
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=600,
+    show_default=True,
+    help="Give up (exit 1) if the high watermarks are not reached within this many seconds.",
+)
+def load_drain(group_id, batch_max_records, batch_max_seconds, timeout) -> None:
+    """Consume until every partition reaches the high watermark seen at start, then exit."""
+    loader = _make_loader(group_id=group_id, batch_max_records=batch_max_records, batch_max_seconds=batch_max_seconds)
+    stats = loader.drain(timeout_s=timeout)
+    click.echo(f"landed={stats.records} batches={stats.batches} parse_errors={stats.parse_errors}")
+
+
 def main() -> None:
     configure_logging()
     try:
