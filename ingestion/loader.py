@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import orjson
 import psycopg2
+import psycopg2.errors
 from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 from kafka.structs import OffsetAndMetadata
@@ -276,7 +277,8 @@ class RawLoader:
                 log.warning("loader.offset_conflict", detail=str(exc))
                 self._resync()
                 return
-            except psycopg2.IntegrityError as exc:
+            except psycopg2.errors.UniqueViolation as exc:
+                # another loader landed these offsets first (e.g. it kept a partition through a rebalance)
                 self.conn.rollback()
                 self.stats.conflicts += 1
                 log.warning("loader.already_landed", detail=str(exc).strip().splitlines()[0])
