@@ -1,58 +1,109 @@
-"""`make demo`: the plain CLI flow of the pipeline on a small data set, against the running stack."""
+"""`make demo`: the plain CLI flow of the pipeline on the demo profile, against the running stack.
+
+Every step is safe to re-run: the customer base is replaced by the same base, a topic that
+already holds the demo stream is not produced again, and the loader lands each offset once.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import json
-import time
+import sys
+from pathlib import Path
 
 import click
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.admin import NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka import KafkaConsumer, TopicPartition
 
-from stack.cli_support import run_cli
+from ingestion.customers import write_crm
+from ingestion.legacy import replay_legacy
+from ingestion.loader import LoaderConfig, RawLoader
+from ingestion.producer import produce_stream
+from ingestion.profiles import load_profile
+from ingestion.reference import load_reference
+from stack.cli_support import UserError, run_cli
 from stack.kafka import client_config
 from stack.logs import configure_logging
 from stack.postgres import connect
-from stack.settings import load_settings
+from stack.settings import REPO_ROOT, Settings, load_settings
 
-SMOKE_TOPIC = "platform.smoke"
+LEGACY_SAMPLE = REPO_ROOT.parent / "shared" / "fixtures" / "legacy_sample.jsonl"
 
 
-def smoke_round_trip(settings) -> None:
-    """One message through Kafka and one row through PostgreSQL: proves both servers answer."""
-    from kafka import KafkaAdminClient
-
-    admin = KafkaAdminClient(**client_config(settings.kafka))
-    with contextlib.suppress(TopicAlreadyExistsError):
-        admin.create_topics([NewTopic(SMOKE_TOPIC, num_partitions=3, replication_factor=1)])
-    admin.close()
-    token = f"smoke-{time.time_ns()}"
-    producer = KafkaProducer(**client_config(settings.kafka))
-    meta = producer.send(SMOKE_TOPIC, key=b"smoke", value=json.dumps({"token": token}).encode()).get(timeout=30)
-    producer.close()
+def topic_sizes(settings: Settings, topics: list[str]) -> dict[str, int]:
+    """Messages per topic (sum of high watermarks); 0 for a topic that does not exist yet."""
     consumer = KafkaConsumer(enable_auto_commit=False, **client_config(settings.kafka))
-    tp = TopicPartition(SMOKE_TOPIC, meta.partition)
-    consumer.assign([tp])
-    consumer.seek(tp, meta.offset)
-    records = consumer.poll(timeout_ms=10_000).get(tp, [])
+    sizes = {}
+    for topic in topics:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        sizes[topic] = sum(consumer.end_offsets(partitions).values()) if partitions else 0
     consumer.close()
-    assert records and json.loads(records[0].value)["token"] == token, "smoke message did not come back"
+    return sizes
+
+
+def landed_counts(settings: Settings, tables: dict[str, str]) -> dict[str, tuple[int, int]]:
+    """Per topic: (rows landed, rows with a parse_error)."""
+    counts = {}
     with connect(settings.postgres) as conn, conn.cursor() as cur:
-        cur.execute("select version()")
-        version = cur.fetchone()[0].split(",")[0]
+        for topic, table in tables.items():
+            cur.execute(f"select count(*), count(parse_error) from raw.{table} where topic = %s", (topic,))
+            counts[topic] = cur.fetchone()
     conn.close()
-    click.echo(f"smoke: kafka round trip ok ({SMOKE_TOPIC}[{meta.partition}]@{meta.offset}); {version}")
+    return counts
+
+
+def step(title: str) -> None:
+    click.secho(f"==> {title}", bold=True)
 
 
 @click.command()
-def cli() -> None:
-    """Run the demo pipeline against the running stack (`make demo` starts it first)."""
+@click.option("--profile", "profile_name", default="demo", show_default=True, help="Volume profile for the demo data.")
+@click.option("--legacy-file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=LEGACY_SAMPLE,
+              show_default=True, help="Legacy JSONL sample to replay next to the native stream.")  # fmt: skip
+def cli(profile_name: str, legacy_file: Path) -> None:
+    """Run the demo pipeline against the running stack (`make demo` starts the stack first)."""
     settings = load_settings()
-    smoke_round_trip(settings)
+    profile = load_profile(profile_name)
+    ref = load_reference()
+
+    step(f"customer base ({profile.name} profile, seed {profile.seed})")
+    conn = connect(settings.postgres)
+    counts = write_crm(conn, profile, ref)
+    conn.close()
+    click.echo("    " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+
+    step("usage stream → Kafka")
+    before = topic_sizes(settings, [profile.native_topic, profile.legacy_topic])
+    if before[profile.native_topic]:
+        click.echo(
+            f"    {profile.native_topic} already holds {before[profile.native_topic]} messages: not producing again"
+        )
+    else:
+        result = produce_stream(profile, workers=2)
+        click.echo(f"    sent={result.sent} failed={result.failed} in {result.seconds:.1f}s ({profile.native_topic})")
+        if result.failed:
+            raise UserError(f"{result.failed} records were not confirmed by the broker")
+    if before[profile.legacy_topic]:
+        click.echo(f"    {profile.legacy_topic} already holds {before[profile.legacy_topic]} messages: not replaying")
+    else:
+        replayed = replay_legacy(legacy_file, profile.legacy_topic, partitions=3)
+        click.echo(f"    legacy replay sent={replayed.sent} failed={replayed.failed} ({profile.legacy_topic})")
+
+    step("Kafka → raw (loader drain)")
+    config = LoaderConfig.from_env(topics={profile.native_topic: "usage_native", profile.legacy_topic: "usage_legacy"})
+    stats = RawLoader(settings, config).drain(timeout_s=600)
+    click.echo(f"    landed {stats.records} new records in {stats.batches} batches")
+    produced = topic_sizes(settings, list(config.topics))
+    landed = landed_counts(settings, config.topics)
+    for topic in config.topics:
+        rows, errors = landed[topic]
+        status = "ok" if rows == produced[topic] else "MISMATCH"
+        click.echo(
+            f"    {topic:<14} produced={produced[topic]:>8}  landed={rows:>8}  parse_errors={errors:>5}  {status}"
+        )
+        if rows != produced[topic]:
+            raise UserError(f"{topic}: landed {rows} but the topic holds {produced[topic]} messages")
+    click.echo("demo done. `make down` stops the stack; data stays in the local state folder.")
 
 
 if __name__ == "__main__":
     configure_logging()
     run_cli(cli, "demo")
+    sys.exit(0)
