@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from bench.harness import print_table, run_stage, write_results
+from bench.harness import StageFailed, print_table, run_stage, write_results
 from stack.cli_support import run_cli
 from stack.logs import configure_logging
 
@@ -13,6 +13,11 @@ STAGES: list[tuple[str, str, list[str]]] = [
     ("postgres_copy_jsonb", "bench.stages.postgres_copy", ["--rows", "1000000"]),
     ("kafka_produce_1kb_perftool", "bench.stages.kafka_perf", ["--mode", "produce", "--records", "1000000"]),
     ("kafka_consume_1kb_perftool", "bench.stages.kafka_perf", ["--mode", "consume", "--records", "1000000"]),
+    ("generator_only_1_process", "bench.stages.ingestion", ["generate", "--days", "3"]),
+    ("generator_produce_acks_all", "bench.stages.ingestion", ["produce", "--workers", "2"]),
+    ("loader_1_process", "bench.stages.ingestion", ["load", "--workers", "1"]),
+    ("loader_2_processes", "bench.stages.ingestion", ["load", "--workers", "2"]),
+    ("loader_latency_at_10k_per_s", "bench.stages.ingestion", ["latency", "--rate", "10000", "--seconds", "30"]),
 ]
 
 
@@ -22,15 +27,21 @@ STAGES: list[tuple[str, str, list[str]]] = [
 )
 def cli(only: tuple[str, ...]) -> None:
     """Run the benchmark stages against the running stack and record the figures."""
-    results = []
+    results, failed = [], []
     for name, module, args in STAGES:
         if only and name not in only:
             continue
         click.echo(f"bench: {name} ...", err=True)
-        results.append(run_stage(name, module, args))
+        try:
+            results.append(run_stage(name, module, args))
+        except StageFailed as exc:
+            failed.append(name)
+            click.echo(f"bench: {exc}", err=True)
     print_table(results)
     path = write_results(results)
     click.echo(f"figures written to {path}")
+    if failed:
+        raise click.ClickException(f"stages failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,14 +33,21 @@ class StageResult:
     details: dict = field(default_factory=dict)
 
 
+class StageFailed(RuntimeError):
+    pass
+
+
 def run_stage(name: str, module: str, args: list[str] | None = None, env: dict | None = None) -> StageResult:
     cmd = [sys.executable, "-m", module, *(args or [])]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
-    out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    # a file, not a pipe: a helper process the stage leaves behind cannot keep the harness waiting
+    with tempfile.TemporaryFile("w+") as out_file:
+        proc = subprocess.Popen(cmd, stdout=out_file, text=True, env={**os.environ, **(env or {})})
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out_file.seek(0)
+        out = out_file.read()
     if proc.returncode != 0:
-        raise RuntimeError(f"bench stage {name} failed with exit code {proc.returncode}")
+        raise StageFailed(f"bench stage {name} failed with exit code {proc.returncode}")
     lines = [line for line in out.strip().splitlines() if line.startswith("{")]
     if not lines:
         raise RuntimeError(f"bench stage {name} printed no result line")

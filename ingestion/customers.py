@@ -98,7 +98,7 @@ def build_base(profile: Profile, ref: ReferenceData) -> tuple[list[Customer], li
         customer = customers[owner]
         prefix = "6" if rng.random() < 0.8 else "7"
         if rng.random() < profile.late_activation_share:
-            activation = start + dt.timedelta(days=rng.randrange(1, profile.days))
+            activation = start + dt.timedelta(days=rng.randrange(profile.days))
         else:
             activation = start - dt.timedelta(days=rng.randrange(1, 1500))
         termination = None

@@ -229,6 +229,7 @@ def finish_run(settings: Settings, result: ProduceResult) -> None:
 def produce_stream(profile: Profile, workers: int = 1, today: dt.date | None = None, on_progress=None) -> ProduceResult:
     """Generate and publish the profile's stream; returns sent/failed counts (failed = not confirmed)."""
     settings = load_settings()
+    workers = max(1, min(workers, profile.days))  # a worker generates whole days
     partitions = ensure_topic(settings.kafka, profile.native_topic, profile.partitions)
     run_id = f"{profile.name}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     start_run(settings, profile, run_id, workers)

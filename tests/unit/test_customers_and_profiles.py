@@ -80,3 +80,9 @@ def test_unreachable_broker_fails_within_seconds():
     assert result.returncode == 1
     assert time.monotonic() - started < 20
     assert result.stderr.strip().splitlines()[-1].startswith("ingestion: error: cannot reach Kafka at 127.0.0.1:1")
+
+
+def test_a_one_day_period_still_builds_a_base():
+    profile = load_profile("demo", {"days": 1, "late_activation_share": 0.5})
+    customers, subscriptions = build_base(profile, load_reference())
+    assert len(subscriptions) == 400 and customers

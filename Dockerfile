@@ -1,0 +1,13 @@
+# Image for the platform's Python services (loader, Dagster) when running with `docker compose`.
+FROM python:3.11-slim
+WORKDIR /app
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY pyproject.toml constraints.txt README.md ./
+COPY stack ./stack
+COPY ingestion ./ingestion
+COPY orchestration ./orchestration
+COPY expectations ./expectations
+COPY dbt_project ./dbt_project
+RUN pip install --no-cache-dir -c constraints.txt .
+USER nobody
+CMD ["python", "-m", "ingestion", "load", "run"]
