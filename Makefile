@@ -42,6 +42,8 @@ test-unit: $(STAMP) ## unit tests only (no servers)
 lint: $(STAMP) ## ruff (Python) and sqlfluff (SQL)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	@if compgen -G "dbt_project/models/**/*.sql" > /dev/null || ls dbt_project/models/*/*.sql >/dev/null 2>&1; then \
+		$(VENV)/bin/sqlfluff lint dbt_project/models; else echo "sqlfluff: no dbt models yet"; fi
 
 format: $(STAMP) ## apply ruff's formatting and fixes
 	$(VENV)/bin/ruff format .

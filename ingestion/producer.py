@@ -67,7 +67,8 @@ create table if not exists generator.anomaly_manifest (
     record_type text not null,
     natural_key text not null,
     event_time timestamptz not null,
-    primary key (topic, partition, "offset")
+    -- a topic that is deleted and created again restarts its offsets: the run tells them apart
+    primary key (run_id, topic, partition, "offset")
 );
 """
 

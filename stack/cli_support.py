@@ -25,6 +25,9 @@ def run_cli(cli: click.Command, prog_name: str) -> None:
     except (ConfigError, UserError) as exc:
         print(f"{prog_name}: error: {exc}", file=sys.stderr)
         sys.exit(1)
+    except click.ClickException as exc:
+        print(f"{prog_name}: error: {exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         print(f"{prog_name}: aborted", file=sys.stderr)
         sys.exit(130)

@@ -26,14 +26,26 @@ TOPIC = "bench.native"
 
 
 def delete_topic(settings, topic: str) -> None:
+    """Delete and wait until the broker has really dropped it (deletion is asynchronous)."""
     admin = KafkaAdminClient(**client_config(settings.kafka))
     try:
         admin.delete_topics([topic])
-        time.sleep(3)
     except UnknownTopicOrPartitionError:
         pass
+    try:
+        deadline = time.monotonic() + 60
+        while topic in admin.list_topics():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"topic {topic} was not deleted within 60 s")
+            time.sleep(0.5)
+        time.sleep(2)  # let the controller finish removing the log before the topic is created again
     finally:
         admin.close()
+    with connect(settings.postgres) as conn, conn.cursor() as cur:
+        cur.execute("select to_regclass('generator.anomaly_manifest') is not null")
+        if cur.fetchone()[0]:
+            cur.execute("delete from generator.anomaly_manifest where topic = %s", (topic,))
+    conn.close()
 
 
 def reset_table(settings, table: str, topic: str) -> None:
