@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -28,10 +29,8 @@ TOPIC = "bench.native"
 def delete_topic(settings, topic: str) -> None:
     """Delete and wait until the broker has really dropped it (deletion is asynchronous)."""
     admin = KafkaAdminClient(**client_config(settings.kafka))
-    try:
+    with contextlib.suppress(UnknownTopicOrPartitionError):
         admin.delete_topics([topic])
-    except UnknownTopicOrPartitionError:
-        pass
     try:
         deadline = time.monotonic() + 60
         while topic in admin.list_topics():
