@@ -47,3 +47,12 @@ def test_ports_bind_to_loopback_only():
     for service in COMPOSE["services"].values():
         for port in service.get("ports", []):
             assert port.startswith("127.0.0.1:"), port
+
+
+def test_seed_rows_have_as_many_fields_as_their_header():
+    import csv
+
+    for path in (ROOT / "dbt_project" / "seeds").glob("*.csv"):
+        with open(path, newline="") as fh:
+            rows = list(csv.reader(fh))
+        assert all(len(row) == len(rows[0]) for row in rows), path.name
