@@ -14,6 +14,7 @@ STAGES: list[tuple[str, str, list[str]]] = [
     ("kafka_produce_1kb_perftool", "bench.stages.kafka_perf", ["--mode", "produce", "--records", "1000000"]),
     ("kafka_consume_1kb_perftool", "bench.stages.kafka_perf", ["--mode", "consume", "--records", "1000000"]),
     ("generator_only_1_process", "bench.stages.ingestion", ["generate", "--days", "3"]),
+    ("kafka_python_send_only_1_process", "bench.stages.ingestion", ["send", "--records", "1000000"]),
     ("generator_produce_acks_all", "bench.stages.ingestion", ["produce", "--workers", "2"]),
     ("loader_1_process", "bench.stages.ingestion", ["load", "--workers", "1"]),
     ("loader_2_processes", "bench.stages.ingestion", ["load", "--workers", "2"]),

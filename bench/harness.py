@@ -31,6 +31,7 @@ class StageResult:
     records_per_s: float
     peak_rss_mb: float
     details: dict = field(default_factory=dict)
+    measured_at: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
 
 
 class StageFailed(RuntimeError):
@@ -76,12 +77,17 @@ def machine_facts() -> dict:
 
 
 def write_results(results: list[StageResult], path: Path | None = None) -> Path:
+    """Write the figures; stages not re-run this time keep their earlier figures (each has its date)."""
     path = path or RESULTS_DIR / "latest.json"
     path.parent.mkdir(parents=True, exist_ok=True)
+    stages = {}
+    if path.exists():
+        stages = {s["stage"]: s for s in json.loads(path.read_text()).get("stages", [])}
+    stages.update({r.stage: asdict(r) for r in results})
     payload = {
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine_facts(),
-        "stages": [asdict(r) for r in results],
+        "stages": list(stages.values()),
     }
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path

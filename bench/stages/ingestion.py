@@ -75,6 +75,31 @@ def produce(workers: int) -> dict:
     return {"records": result.sent, "seconds": result.seconds, "workers": workers, "acks": "all", "partitions": 6}
 
 
+def send_only(records: int) -> dict:
+    """kafka-python's own ceiling: pre-built generator-sized messages, the producer options of the generator."""
+    from kafka import KafkaProducer
+
+    from ingestion.kafka_io import ensure_topic
+    from ingestion.producer import PRODUCER_OPTIONS, KeyPartitioner
+
+    settings = load_settings()
+    topic = "bench.send-only"
+    delete_topic(settings, topic)
+    partitions = ensure_topic(settings.kafka, topic, 6)
+    profile = load_profile("bench", {"days": 1})
+    sample = [m for _, m in zip(range(10_000), UsageStream(profile, load_reference()).messages(), strict=False)]
+    producer = KafkaProducer(**client_config(settings.kafka), **PRODUCER_OPTIONS)
+    partition_for = KeyPartitioner(partitions)
+    started = time.perf_counter()
+    for i in range(records):
+        m = sample[i % len(sample)]
+        producer.send(topic, key=m.key, value=m.value, headers=m.headers, partition=partition_for(m.key))
+    producer.flush()
+    seconds = time.perf_counter() - started
+    producer.close()
+    return {"records": records, "seconds": seconds, "workers": 1, "acks": "all", "client": "kafka-python"}
+
+
 def loader_env(table: str, group: str) -> dict:
     return {**os.environ, "LOADER_TOPICS": f"{TOPIC}={table}", "LOADER_GROUP_ID": group, "LOG_LEVEL": "WARNING"}
 
@@ -165,7 +190,8 @@ def latency(rate: int, seconds: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["generate", "produce", "load", "latency"])
+    parser.add_argument("mode", choices=["generate", "send", "produce", "load", "latency"])
+    parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--rate", type=int, default=10_000)
@@ -173,6 +199,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.mode == "generate":
         result = generate_only(args.days)
+    elif args.mode == "send":
+        result = send_only(args.records)
     elif args.mode == "produce":
         result = produce(args.workers)
     elif args.mode == "load":
