@@ -62,7 +62,7 @@ SMSC_ELEMENTS = ("SMSC-PAR-01",)
 PGW_ELEMENTS = ("PGW-PAR-01", "PGW-MRS-02")
 RAT_MIX = {"NR": 0.22, "EUTRAN": 0.68, "UTRAN": 0.08, "GERAN": 0.02}
 APNS = {"internet": 0.93, "ims": 0.05, "mms": 0.02}
-BOGUS_RECORD_TYPES = ("mms", "video_call", "lbs", "VOICE ")
+BOGUS_RECORD_TYPES = ("mms", "video_call", "lbs", "ussd")
 MANDATORY_FIELDS = {
     "voice": ("record_id", "a_number", "b_number", "start_time", "duration_s", "direction"),
     "sms": ("record_id", "a_number", "b_number", "start_time", "direction"),

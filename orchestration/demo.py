@@ -50,6 +50,29 @@ def landed_counts(settings: Settings, tables: dict[str, str]) -> dict[str, tuple
     return counts
 
 
+def print_mediation_summary(settings: Settings) -> None:
+    with connect(settings.postgres) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select raw_topic, sum(landed), sum(accepted), sum(rejected), sum(duplicates), sum(pending)"
+            " from mediation.mediation_reconciliation group by raw_topic order by raw_topic"
+        )
+        click.echo("    reconciliation: landed = accepted + rejected + duplicates + pending")
+        for topic, landed, accepted, rejected, duplicates, pending in cur.fetchall():
+            click.echo(
+                f"      {topic:<14} {landed:>8} = {accepted:>8} + {rejected:>6} + {duplicates:>5} + {pending:>4}"
+            )
+        cur.execute(
+            "select anomaly_kind, injected, handled_as_expected, recall_pct, precision_pct"
+            " from mediation.mediation_scorecard order by anomaly_kind"
+        )
+        click.echo("    mediation scorecard against the generator's ground truth:")
+        click.echo(f"      {'anomaly kind':<24}{'injected':>9}{'caught':>8}{'recall %':>10}{'precision %':>13}")
+        for kind, injected, caught, recall, precision in cur.fetchall():
+            precision_text = "-" if precision is None else f"{precision:.2f}"
+            click.echo(f"      {kind:<24}{injected:>9}{caught:>8}{recall or 0:>10.2f}{precision_text:>13}")
+    conn.close()
+
+
 def step(title: str) -> None:
     click.secho(f"==> {title}", bold=True)
 
@@ -102,9 +125,10 @@ def cli(profile_name: str, legacy_file: Path) -> None:
         if rows != produced[topic]:
             raise UserError(f"{topic}: landed {rows} but the topic holds {produced[topic]} messages")
 
-    step("dbt build (seeds, staging)")
+    step("dbt build (seeds, staging, mediation)")
     run_dbt("build", "--quiet")
-    click.echo("    dbt build passed")
+    click.echo("    dbt build passed (data tests, unit tests and the reconciliation test included)")
+    print_mediation_summary(settings)
     click.echo("demo done. `make down` stops the stack; data stays in the local state folder.")
 
 

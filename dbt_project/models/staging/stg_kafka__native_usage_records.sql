@@ -14,6 +14,7 @@ renamed as (
         kafka_timestamp,
         landed_at,
         parse_error,
+        payload,
         md5(payload) as payload_md5,
         payload_json,
         convert_from(message_key, 'UTF8') as message_key,

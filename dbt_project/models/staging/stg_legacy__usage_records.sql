@@ -14,6 +14,7 @@ renamed as (
         kafka_timestamp,
         landed_at,
         parse_error,
+        payload,
         payload_json,
         -- legacy records carry no id: their content identifies them
         md5(payload_json::text) as content_md5,
