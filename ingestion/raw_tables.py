@@ -46,6 +46,17 @@ create table if not exists raw.load_batches (
     copy_ms int not null
 );
 create sequence if not exists raw.load_batches_id_seq;
+-- recycling: a fixed payload for a rejected raw record, keyed by its raw identity (docs/mediation.md)
+create table if not exists raw.usage_corrections (
+    topic text not null,
+    partition int not null,
+    "offset" bigint not null,
+    corrected_payload jsonb not null,
+    corrected_by text not null default current_user,
+    corrected_at timestamptz not null default now(),
+    note text,
+    primary key (topic, partition, "offset", corrected_at)
+);
 """
 
 

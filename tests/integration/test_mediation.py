@@ -71,3 +71,32 @@ def test_mediated_usage_traces_back_to_raw(demo_warehouse, pg):
     assert orphans == [(0,)]
     partial_events = fetch(pg, "select count(*) from mediation.mediated_usage where part_count > 1")[0][0]
     assert partial_events > 0, "long calls and sessions are assembled from their partial records"
+
+
+def test_a_corrected_reject_is_recycled_without_breaking_reconciliation(demo_warehouse, pg):
+    reject = fetch(pg, "select raw_topic, raw_partition, raw_offset, payload_json from mediation.mediation_rejects"
+                       " where reason_codes = array['NEGATIVE_VALUE'] and payload_json ? 'duration_s'"
+                       " and (payload_json->>'duration_s')::int < 0 limit 1")[0]  # fmt: skip
+    topic, partition, offset, payload = reject
+    fixed = {**payload, "duration_s": abs(int(payload["duration_s"]))}
+    before = fetch(pg, "select sum(accepted), sum(rejected), sum(landed) from mediation.mediation_reconciliation")[0]
+    import json
+
+    with pg.cursor() as cur:
+        cur.execute('insert into raw.usage_corrections (topic, partition, "offset", corrected_payload, note)'
+                    " values (%s, %s, %s, %s, 'test: sign of duration')", (topic, partition, offset, json.dumps(fixed)))  # fmt: skip
+    pg.commit()
+    try:
+        run_dbt("build", "--select", "staging+", capture=True)
+        after = fetch(pg, "select sum(accepted), sum(rejected), sum(landed) from mediation.mediation_reconciliation")[0]
+        assert after == (before[0] + 1, before[1] - 1, before[2]), "one reject became one accepted record"
+        recycled = fetch(pg, """
+            select count(*) from mediation.mediated_usage u, jsonb_array_elements(u.raw_lineage) l
+            where l->>'topic' = %s and (l->>'partition')::int = %s and (l->>'offset')::bigint = %s""",
+                         (topic, partition, offset))  # fmt: skip
+        assert recycled == [(1,)]
+    finally:
+        with pg.cursor() as cur:
+            cur.execute("delete from raw.usage_corrections where note = 'test: sign of duration'")
+        pg.commit()
+        run_dbt("build", "--select", "staging+", capture=True)

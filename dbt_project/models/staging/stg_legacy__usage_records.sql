@@ -1,8 +1,37 @@
 -- grain: one row per landed legacy JSONL line (topic, partition, offset); decodes without judging
 with
 
+latest_corrections as (
+    select distinct on (topic, partition, "offset")
+        topic,
+        partition,
+        "offset",
+        corrected_payload
+    from {{ source('kafka', 'usage_corrections') }}
+    order by topic, partition, "offset", corrected_at desc
+),
+
+-- recycling is applied before decoding, so a corrected record goes through mediation like any other;
+-- this join is the one exception to "no joins in staging": the correction replaces the payload itself
 source as (
-    select * from {{ source('kafka', 'usage_legacy') }}
+    select
+        raw.topic,
+        raw.partition,
+        raw."offset",
+        raw.batch_id,
+        raw.kafka_timestamp,
+        raw.landed_at,
+        raw.message_key,
+        raw.payload,
+        coalesce(corrections.corrected_payload, raw.payload_json) as payload_json,
+        case when corrections.corrected_payload is null then raw.parse_error end as parse_error,
+        corrections.corrected_payload is not null as is_recycled
+    from {{ source('kafka', 'usage_legacy') }} as raw
+    left join latest_corrections as corrections
+        on
+            raw.topic = corrections.topic
+            and raw.partition = corrections.partition
+            and raw."offset" = corrections."offset"
 ),
 
 renamed as (
@@ -14,6 +43,7 @@ renamed as (
         kafka_timestamp,
         landed_at,
         parse_error,
+        is_recycled,
         payload,
         payload_json,
         -- legacy records carry no id: their content identifies them
