@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from orchestration.dbt_runner import run_dbt
@@ -80,11 +82,12 @@ def test_a_corrected_reject_is_recycled_without_breaking_reconciliation(demo_war
     topic, partition, offset, payload = reject
     fixed = {**payload, "duration_s": abs(int(payload["duration_s"]))}
     before = fetch(pg, "select sum(accepted), sum(rejected), sum(landed) from mediation.mediation_reconciliation")[0]
-    import json
-
     with pg.cursor() as cur:
-        cur.execute('insert into raw.usage_corrections (topic, partition, "offset", corrected_payload, note)'
-                    " values (%s, %s, %s, %s, 'test: sign of duration')", (topic, partition, offset, json.dumps(fixed)))  # fmt: skip
+        cur.execute(
+            'insert into raw.usage_corrections (topic, partition, "offset", corrected_payload, note)'
+            " values (%s, %s, %s, %s, 'test: sign of duration')",
+            (topic, partition, offset, json.dumps(fixed)),
+        )
     pg.commit()
     try:
         run_dbt("build", "--select", "staging+", capture=True)

@@ -34,12 +34,14 @@ chain_status as (
         chains.correlation_key,
         chains.part_count,
         case
-            when chains.has_final
+            when
+                chains.has_final
                 and chains.first_sequence = 1
                 and chains.distinct_sequences = chains.last_sequence
                 and chains.part_count = chains.distinct_sequences
                 then 'complete'
-            when watermark.event_time_watermark - chains.chain_end_time
+            when
+                watermark.event_time_watermark - chains.chain_end_time
                 > make_interval(hours => {{ var('partial_timeout_hours') }})
                 then 'incomplete'
             else 'open'

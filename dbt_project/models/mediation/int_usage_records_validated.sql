@@ -39,48 +39,68 @@ checked as (
     select
         flagged.*,
         array_remove(array[
-            case when not is_parsed then 'UNPARSEABLE' end,
-            case when is_parsed and not coalesce(is_known_type, false) then 'UNKNOWN_RECORD_TYPE' end,
+            case when not flagged.is_parsed then 'UNPARSEABLE' end,
+            case when flagged.is_parsed and not coalesce(flagged.is_known_type, false) then 'UNKNOWN_RECORD_TYPE' end,
             case
-                when is_parsed and is_known_type and (
-                    natural_key is null
-                    or start_time_text is null
-                    or served_number is null
-                    or (record_type in ('voice', 'sms') and (direction is null or other_party_number is null))
-                    or (record_type = 'voice' and duration_s_text is null)
-                    or (record_type = 'data'
-                        and (duration_s_text is null or uplink_bytes_text is null or downlink_bytes_text is null))
+                when flagged.is_parsed and flagged.is_known_type and (
+                    flagged.natural_key is null
+                    or flagged.start_time_text is null
+                    or flagged.served_number is null
+                    or (
+                        flagged.record_type in ('voice', 'sms')
+                        and (flagged.direction is null or flagged.other_party_number is null)
+                    )
+                    or (flagged.record_type = 'voice' and flagged.duration_s_text is null)
+                    or (
+                        flagged.record_type = 'data'
+                        and (
+                            flagged.duration_s_text is null
+                            or flagged.uplink_bytes_text is null
+                            or flagged.downlink_bytes_text is null
+                        )
+                    )
                 ) then 'MISSING_FIELD'
             end,
             case
-                when is_parsed and is_known_type and (
-                    (start_time_text is not null and start_time is null)
-                    or (duration_s_text is not null and duration_s is null)
-                    or (uplink_bytes_text is not null and uplink_bytes is null)
-                    or (downlink_bytes_text is not null and downlink_bytes is null)
-                    or (message_parts_text is not null and message_parts is null)
+                when flagged.is_parsed and flagged.is_known_type and (
+                    (flagged.start_time_text is not null and flagged.start_time is null)
+                    or (flagged.duration_s_text is not null and flagged.duration_s is null)
+                    or (flagged.uplink_bytes_text is not null and flagged.uplink_bytes is null)
+                    or (flagged.downlink_bytes_text is not null and flagged.downlink_bytes is null)
+                    or (flagged.message_parts_text is not null and flagged.message_parts is null)
                 ) then 'BAD_TYPE'
             end,
             case
-                when duration_s < 0 or uplink_bytes < 0 or downlink_bytes < 0 or message_parts < 0
+                when
+                    flagged.duration_s < 0
+                    or flagged.uplink_bytes < 0
+                    or flagged.downlink_bytes < 0
+                    or flagged.message_parts < 0
                     then 'NEGATIVE_VALUE'
             end,
             case
-                when duration_s > {{ var('max_call_seconds') }}
-                    or total_bytes > {{ var('max_session_bytes') }}
-                    or message_parts > {{ var('max_sms_parts') }}
+                when
+                    flagged.duration_s > {{ var('max_call_seconds') }}
+                    or flagged.total_bytes > {{ var('max_session_bytes') }}
+                    or flagged.message_parts > {{ var('max_sms_parts') }}
                     then 'OVER_LIMIT'
             end,
             case
-                when start_time > landed_at + interval '{{ var("future_tolerance_minutes") }} minutes'
+                when flagged.start_time > flagged.landed_at + interval '{{ var("future_tolerance_minutes") }} minutes'
                     then 'FUTURE_TIMESTAMP'
             end,
             case
-                when served_number is not null and served_msisdn !~ '^[1-9][0-9]{7,14}$' then 'INVALID_MSISDN'
+                when
+                    flagged.served_number is not null and flagged.served_msisdn !~ '^[1-9][0-9]{7,14}$'
+                    then 'INVALID_MSISDN'
             end,
             case
-                when served_msisdn ~ '^[1-9][0-9]{7,14}$'
-                    and not exists (select 1 from subscribers where subscribers.msisdn = flagged.served_msisdn)
+                when
+                    flagged.served_msisdn ~ '^[1-9][0-9]{7,14}$'
+                    and not exists (
+                        select 1 from subscribers
+                        where subscribers.msisdn = flagged.served_msisdn
+                    )
                     then 'UNKNOWN_SUBSCRIBER'
             end
         ], null) as reason_codes

@@ -24,15 +24,30 @@ accepted as (
 ),
 
 rejected as (
-    select batch_id, raw_topic, count(*) as rejected from {{ ref('mediation_rejects') }} group by 1, 2
+    select
+        batch_id,
+        raw_topic,
+        count(*) as rejected
+    from {{ ref('mediation_rejects') }}
+    group by 1, 2
 ),
 
 duplicates as (
-    select batch_id, raw_topic, count(*) as duplicates from {{ ref('mediation_duplicates') }} group by 1, 2
+    select
+        batch_id,
+        raw_topic,
+        count(*) as duplicates
+    from {{ ref('mediation_duplicates') }}
+    group by 1, 2
 ),
 
 pending as (
-    select batch_id, raw_topic, count(*) as pending from {{ ref('mediation_pending') }} group by 1, 2
+    select
+        batch_id,
+        raw_topic,
+        count(*) as pending
+    from {{ ref('mediation_pending') }}
+    group by 1, 2
 ),
 
 audited as (

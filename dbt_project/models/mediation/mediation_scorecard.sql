@@ -4,15 +4,17 @@ with
 
 latest_runs as (
     -- a topic that was deleted and re-created restarts its offsets: score only its latest run
-    select distinct on (topic) run_id, topic
+    select distinct on (topic)
+        run_id,
+        topic
     from {{ source('generator', 'runs') }}
-    order by topic, started_at desc
+    order by topic asc, started_at desc
 ),
 
 manifest as (
     select manifest.*
     from {{ source('generator', 'anomaly_manifest') }} as manifest
-    inner join latest_runs using (run_id, topic)
+    inner join latest_runs on manifest.run_id = latest_runs.run_id and manifest.topic = latest_runs.topic
 ),
 
 outcomes as (
@@ -44,16 +46,18 @@ judged as (
         expectations.is_deterministic,
         labelled.anomaly_kind = expectations.anomaly_kind as is_injected,
         -- kinds that share an expected outcome (truncated JSON and non-UTF-8 are both UNPARSEABLE) share a bucket
-        coalesce(labelled.true_outcome = expectations.expected_outcome
+        coalesce(
+            labelled.true_outcome = expectations.expected_outcome
             and labelled.true_reason_code is not distinct from expectations.expected_reason_code, false)
             as is_in_same_bucket,
         case expectations.expected_outcome
             when 'accepted' then labelled.outcome = 'accepted'
             when 'duplicate' then labelled.outcome = 'duplicate' and not labelled.is_conflicting
             when 'conflicting_duplicate' then labelled.outcome = 'duplicate' and labelled.is_conflicting
-            when 'rejected' then
-                labelled.outcome = 'rejected'
-                and expectations.expected_reason_code = any(labelled.final_reason_codes)
+            when 'rejected'
+                then
+                    labelled.outcome = 'rejected'
+                    and expectations.expected_reason_code = any(labelled.final_reason_codes)
             when 'pending_or_incomplete' then
                 labelled.outcome = 'pending' or 'INCOMPLETE' = any(labelled.final_reason_codes)
         end as is_handled_as_expected
@@ -71,11 +75,13 @@ select
         / nullif(count(*) filter (where is_injected), 0), 2
     ) as recall_pct,
     -- for kinds that should be accepted, "flagged" would be every good record: precision is not defined
-    case when min(anomaly_kind) not in ('late', 'out_of_order') then
-        round(
-            100.0 * count(*) filter (where is_in_same_bucket and is_handled_as_expected)
-            / nullif(count(*) filter (where is_handled_as_expected), 0), 2
-        )
+    case
+        when min(anomaly_kind) not in ('late', 'out_of_order')
+            then
+                round(
+                    100.0 * count(*) filter (where is_in_same_bucket and is_handled_as_expected)
+                    / nullif(count(*) filter (where is_handled_as_expected), 0), 2
+                )
     end as precision_pct
 from judged
 group by anomaly_kind, is_deterministic

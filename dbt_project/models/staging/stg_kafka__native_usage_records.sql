@@ -8,7 +8,7 @@ latest_corrections as (
         "offset",
         corrected_payload
     from {{ source('kafka', 'usage_corrections') }}
-    order by topic, partition, "offset", corrected_at desc
+    order by topic asc, partition asc, "offset" asc, corrected_at desc
 ),
 
 -- recycling is applied before decoding, so a corrected record goes through mediation like any other;
@@ -79,7 +79,8 @@ typed as (
             as record_sequence,
         case when is_final_text in ('true', 'false') then is_final_text::boolean end as is_final,
         case
-            when start_time_text ~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$'
+            when
+                start_time_text ~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$'
                 and pg_input_is_valid(start_time_text, 'timestamptz')
                 then start_time_text::timestamptz
         end as start_time,

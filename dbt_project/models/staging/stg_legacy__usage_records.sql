@@ -8,7 +8,7 @@ latest_corrections as (
         "offset",
         corrected_payload
     from {{ source('kafka', 'usage_corrections') }}
-    order by topic, partition, "offset", corrected_at desc
+    order by topic asc, partition asc, "offset" asc, corrected_at desc
 ),
 
 -- recycling is applied before decoding, so a corrected record goes through mediation like any other;
