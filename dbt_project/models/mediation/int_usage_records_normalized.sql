@@ -1,4 +1,17 @@
 -- grain: one row per landed raw message, native and legacy, in one unified usage vocabulary
+-- incremental: only rows of new load batches, and rows with a newer correction (recycling)
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['raw_topic', 'raw_partition', 'raw_offset'],
+        on_schema_change='fail',
+        post_hook=[
+            "create index if not exists {{ this.name }}_natural_key_idx on {{ this }} (natural_key)",
+            "create index if not exists {{ this.name }}_batch_id_idx on {{ this }} (batch_id)",
+        ],
+    )
+}}
 with
 
 config as (
@@ -16,6 +29,7 @@ native as (
         landed_at,
         parse_error,
         is_recycled,
+        corrected_at,
         payload,
         payload_json,
         jsonb_typeof(payload_json) = 'object' as is_object,
@@ -52,6 +66,7 @@ native as (
         cell_id,
         record_id is null and network_element is null as lacks_identity
     from {{ ref('stg_kafka__native_usage_records') }}
+    where {{ is_new_raw_row() }}
 ),
 
 legacy as (
@@ -65,6 +80,7 @@ legacy as (
         landed_at,
         parse_error,
         is_recycled,
+        corrected_at,
         payload,
         payload_json,
         jsonb_typeof(payload_json) = 'object' as is_object,
@@ -94,6 +110,7 @@ legacy as (
         cell_id,
         false as lacks_identity
     from {{ ref('stg_legacy__usage_records') }}
+    where {{ is_new_raw_row() }}
 ),
 
 unioned as (

@@ -1,10 +1,54 @@
 -- grain: one row per landed raw message with its single mediation outcome:
 -- accepted (part of a mediated event), rejected, duplicate or pending (an open partial chain)
+-- incremental: new rows, plus every part of the chains they touch and of the chains still open
+-- (the event-time watermark moves, so an open chain may now time out)
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['raw_topic', 'raw_partition', 'raw_offset'],
+        on_schema_change='fail',
+        post_hook=[
+            "create index if not exists {{ this.name }}_correlation_key_idx on {{ this }} (correlation_key)",
+            "create index if not exists {{ this.name }}_outcome_idx on {{ this }} (outcome, batch_id)",
+        ],
+    )
+}}
 with
 
-validated as (
+new_rows as (
     select * from {{ ref('int_usage_records_validated') }}
+    where {{ is_new_raw_row() }}
 ),
+
+{% if is_incremental() %}
+    affected_chains as (
+        select new_rows.correlation_key from new_rows
+        where not new_rows.is_duplicate and cardinality(new_rows.reason_codes) = 0
+        union
+        select previous.correlation_key from {{ this }} as previous
+        where previous.outcome = 'pending'
+    ),
+
+    validated as (
+        select * from new_rows
+        union all
+        select chain_parts.* from {{ ref('int_usage_records_validated') }} as chain_parts
+        where
+            chain_parts.correlation_key in (select affected_chains.correlation_key from affected_chains)
+            and not exists (
+                select 1 from new_rows
+                where
+                    new_rows.raw_topic = chain_parts.raw_topic
+                    and new_rows.raw_partition = chain_parts.raw_partition
+                    and new_rows.raw_offset = chain_parts.raw_offset
+            )
+    ),
+{% else %}
+    validated as (
+        select * from new_rows
+    ),
+{% endif %}
 
 valid_parts as (
     select * from validated
@@ -13,7 +57,9 @@ valid_parts as (
 
 -- event-time watermark: how far the usage stream has got, so chain time-outs do not depend on wall time
 watermark as (
-    select max(start_time) as event_time_watermark from valid_parts
+    select max(all_records.start_time) as event_time_watermark
+    from {{ ref('int_usage_records_validated') }} as all_records
+    where not all_records.is_duplicate and cardinality(all_records.reason_codes) = 0
 ),
 
 chains as (

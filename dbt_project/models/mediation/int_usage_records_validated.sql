@@ -1,12 +1,66 @@
 -- grain: one row per landed raw message, with its duplicate status and every reason it fails
+-- incremental: new rows are ranked together with the earlier copies of their natural keys, so a duplicate
+-- of a record landed long ago is still caught; earlier rows never change (they landed first)
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key=['raw_topic', 'raw_partition', 'raw_offset'],
+        on_schema_change='fail',
+        post_hook=[
+            "create index if not exists {{ this.name }}_correlation_key_idx on {{ this }} (correlation_key)",
+            "create index if not exists {{ this.name }}_batch_id_idx on {{ this }} (batch_id)",
+        ],
+    )
+}}
 with
 
-records as (
-    select * from {{ ref('int_usage_records_normalized') }}
+new_records as (
+    select
+        *,
+        true as is_in_scope
+    from {{ ref('int_usage_records_normalized') }}
+    where {{ is_new_raw_row() }}
 ),
+
+{% if is_incremental() %}
+    earlier_copies as (
+        select
+            earlier.*,
+            false as is_in_scope
+        from {{ ref('int_usage_records_normalized') }} as earlier
+        where
+            earlier.natural_key in (select new_records.natural_key from new_records)
+            and not exists (
+                select 1 from new_records
+                where
+                    new_records.raw_topic = earlier.raw_topic
+                    and new_records.raw_partition = earlier.raw_partition
+                    and new_records.raw_offset = earlier.raw_offset
+            )
+    ),
+
+    records as (
+        select * from new_records
+        union all
+        select * from earlier_copies
+    ),
+{% else %}
+    records as (
+        select * from new_records
+    ),
+{% endif %}
 
 subscribers as (
     select msisdn from {{ source('crm', 'subscriptions') }}
+),
+
+keyed as (
+    select
+        *,
+        -- a record without a natural key cannot repeat another: it is its own group
+        coalesce(natural_key, raw_topic || ':' || raw_partition || ':' || raw_offset) as dedup_key
+    from records
 ),
 
 -- the first landed copy of a natural key wins; later copies are duplicates of it
@@ -14,15 +68,15 @@ ranked as (
     select
         *,
         row_number() over (
-            partition by natural_key order by batch_id, kafka_timestamp, raw_partition, raw_offset
+            partition by dedup_key order by batch_id, kafka_timestamp, raw_partition, raw_offset
         ) as copy_number,
         first_value(raw_topic || ':' || raw_partition || ':' || raw_offset) over (
-            partition by natural_key order by batch_id, kafka_timestamp, raw_partition, raw_offset
+            partition by dedup_key order by batch_id, kafka_timestamp, raw_partition, raw_offset
         ) as first_copy_raw_id,
         first_value(content_md5) over (
-            partition by natural_key order by batch_id, kafka_timestamp, raw_partition, raw_offset
+            partition by dedup_key order by batch_id, kafka_timestamp, raw_partition, raw_offset
         ) as first_copy_md5
-    from records
+    from keyed
 ),
 
 flagged as (
@@ -111,3 +165,4 @@ select
     *,
     array_to_string(reason_codes, ',') as reason_codes_text
 from checked
+where is_in_scope

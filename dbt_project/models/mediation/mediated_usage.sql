@@ -1,9 +1,32 @@
 -- grain: one row per billable usage event (a whole record, or an assembled chain of partial records)
+-- incremental: a chain becomes accepted in the run that lands (or recycles) its last missing part,
+-- so the events to add are the accepted chains with a part newer than anything already mediated
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='correlation_key',
+        on_schema_change='fail',
+    )
+}}
 with
 
 accepted as (
     select * from {{ ref('int_usage_records_outcomes') }}
-    where outcome = 'accepted'
+    where
+        outcome = 'accepted'
+        {% if is_incremental() %}
+            and correlation_key in (
+                select newer.correlation_key from {{ ref('int_usage_records_outcomes') }} as newer
+                where
+                    newer.outcome = 'accepted'
+                    and (
+                        newer.batch_id > (select coalesce(max(last_batch_id), 0) from {{ this }})
+                        or newer.corrected_at
+                        > (select coalesce(max(last_corrected_at), '-infinity'::timestamptz) from {{ this }})
+                    )
+            )
+        {% endif %}
 ),
 
 events as (
@@ -27,6 +50,7 @@ events as (
         min(landed_at) as first_landed_at,
         max(landed_at) as landed_at,
         max(batch_id) as last_batch_id,
+        max(corrected_at) as last_corrected_at,
         jsonb_agg(
             jsonb_build_object(
                 'topic', raw_topic, 'partition', raw_partition, 'offset', raw_offset, 'batch_id', batch_id
@@ -60,5 +84,6 @@ select
     first_landed_at,
     landed_at,
     last_batch_id,
+    last_corrected_at,
     raw_lineage
 from events

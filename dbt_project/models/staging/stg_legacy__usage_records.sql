@@ -6,7 +6,8 @@ latest_corrections as (
         topic,
         partition,
         "offset",
-        corrected_payload
+        corrected_payload,
+        corrected_at
     from {{ source('kafka', 'usage_corrections') }}
     order by topic asc, partition asc, "offset" asc, corrected_at desc
 ),
@@ -25,13 +26,16 @@ source as (
         raw.payload,
         coalesce(corrections.corrected_payload, raw.payload_json) as payload_json,
         case when corrections.corrected_payload is null then raw.parse_error end as parse_error,
-        corrections.corrected_payload is not null as is_recycled
+        corrections.corrected_payload is not null as is_recycled,
+        corrections.corrected_at
     from {{ source('kafka', 'usage_legacy') }} as raw
     left join latest_corrections as corrections
         on
             raw.topic = corrections.topic
             and raw.partition = corrections.partition
             and raw."offset" = corrections."offset"
+    -- replay cap: mediate only what had landed up to a batch (tests, back-fills); unset = everything
+    where raw.batch_id <= {{ var('max_batch_id', 9223372036854775807) }}
 ),
 
 renamed as (
@@ -44,6 +48,7 @@ renamed as (
         landed_at,
         parse_error,
         is_recycled,
+        corrected_at,
         payload,
         payload_json,
         -- legacy records carry no id: their content identifies them
