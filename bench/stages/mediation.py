@@ -130,6 +130,7 @@ def main() -> None:
     os.environ["PGDATABASE"] = BENCH_DB
 
     from ingestion.customers import write_crm
+    from ingestion.producer import DDL as GENERATOR_DDL
     from ingestion.profiles import load_profile
     from ingestion.raw_tables import LOADER_DDL, raw_table_ddl
     from ingestion.reference import load_reference
@@ -141,7 +142,7 @@ def main() -> None:
     conn = connect(settings.postgres)
     with conn.cursor() as cur:
         cur.execute("drop schema if exists raw cascade; drop schema if exists mediation cascade")
-        cur.execute(LOADER_DDL + raw_table_ddl("usage_native") + raw_table_ddl("usage_legacy"))
+        cur.execute(LOADER_DDL + raw_table_ddl("usage_native") + raw_table_ddl("usage_legacy") + GENERATOR_DDL)
     conn.commit()
     write_crm(conn, load_profile("month"), load_reference())
     base_batches = land_base(conn, args.base)
@@ -173,7 +174,7 @@ def main() -> None:
     print(json.dumps({
         "records": total, "seconds": full_s, "incremental_records": args.incremental,
         "incremental_s": round(incremental_s, 1), "data_tests_s": round(tests_s, 1), "mediated_events": events,
-        "landed_after": landed, "balanced": balanced,
+        "landed_after": int(landed), "balanced": balanced,
     }))  # fmt: skip
 
 

@@ -10,6 +10,8 @@
         post_hook=[
             "create index if not exists {{ this.name }}_correlation_key_idx on {{ this }} (correlation_key)",
             "create index if not exists {{ this.name }}_batch_id_idx on {{ this }} (batch_id)",
+            "create index if not exists {{ this.name }}_valid_start_idx on {{ this }} (start_time)"
+            ~ " where not is_duplicate and cardinality(reason_codes) = 0",
         ],
     )
 }}
