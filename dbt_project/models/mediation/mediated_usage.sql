@@ -21,9 +21,12 @@ accepted as (
                 where
                     newer.outcome = 'accepted'
                     and (
-                        newer.batch_id > (select coalesce(max(last_batch_id), 0) from {{ this }})
+                        newer.batch_id > (select coalesce(max(previous.last_batch_id), 0) from {{ this }} as previous)
                         or newer.corrected_at
-                        > (select coalesce(max(last_corrected_at), '-infinity'::timestamptz) from {{ this }})
+                        > (
+                            select coalesce(max(previous.last_corrected_at), '-infinity'::timestamptz)
+                            from {{ this }} as previous
+                        )
                     )
             )
         {% endif %}
