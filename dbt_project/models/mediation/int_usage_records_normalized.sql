@@ -3,9 +3,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key=['raw_topic', 'raw_partition', 'raw_offset'],
-        on_schema_change='fail',
         post_hook=[
             "create index if not exists {{ this.name }}_natural_key_idx on {{ this }} (natural_key)",
             "create index if not exists {{ this.name }}_batch_id_idx on {{ this }} (batch_id)",

@@ -4,9 +4,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
         unique_key='correlation_key',
-        on_schema_change='fail',
     )
 }}
 with

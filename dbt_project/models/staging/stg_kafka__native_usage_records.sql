@@ -1,41 +1,9 @@
 -- grain: one row per landed native message (topic, partition, offset); decodes without judging
 with
 
-latest_corrections as (
-    select distinct on (topic, partition, "offset")
-        topic,
-        partition,
-        "offset",
-        corrected_payload,
-        corrected_at
-    from {{ source('kafka', 'usage_corrections') }}
-    order by topic asc, partition asc, "offset" asc, corrected_at desc
-),
-
--- recycling is applied before decoding, so a corrected record goes through mediation like any other;
--- this join is the one exception to "no joins in staging": the correction replaces the payload itself
+-- recycling is applied here, before decoding (macros/raw_with_corrections.sql)
 source as (
-    select
-        raw.topic,
-        raw.partition,
-        raw."offset",
-        raw.batch_id,
-        raw.kafka_timestamp,
-        raw.landed_at,
-        raw.message_key,
-        raw.payload,
-        coalesce(corrections.corrected_payload, raw.payload_json) as payload_json,
-        case when corrections.corrected_payload is null then raw.parse_error end as parse_error,
-        corrections.corrected_payload is not null as is_recycled,
-        corrections.corrected_at
-    from {{ source('kafka', 'usage_native') }} as raw
-    left join latest_corrections as corrections
-        on
-            raw.topic = corrections.topic
-            and raw.partition = corrections.partition
-            and raw."offset" = corrections."offset"
-    -- replay cap: mediate only what had landed up to a batch (tests, back-fills); unset = everything
-    where raw.batch_id <= {{ var('max_batch_id', 9223372036854775807) }}
+    {{ raw_with_corrections('usage_native') }}
 ),
 
 renamed as (
