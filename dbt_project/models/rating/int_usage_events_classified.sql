@@ -1,0 +1,272 @@
+-- grain: one row per mediated usage event, with every rating decision that does not depend on other
+-- events (docs/rating.md rules 1–5 and 8): who pays, bill cycle and plan period, zone, time band,
+-- rate row, rounded quantity and the best matching promotion. The allowance draw needs the order of
+-- a subscription's events and happens in int_usage_events_rated.
+{% set prefix_depth = var('max_destination_prefix_length') %}
+with
+
+config as (
+    select * from {{ ref('rating_config') }}
+),
+
+events as (
+    select
+        usage.usage_id,
+        usage.service,
+        usage.served_msisdn,
+        usage.other_party_msisdn,
+        usage.start_time,
+        usage.serving_mcc,
+        usage.last_batch_id as mediated_batch_id,
+        usage.last_corrected_at as mediated_corrected_at,
+        -- data sessions are always charged to the served subscriber, like originating usage
+        case
+            when usage.service = 'data' or usage.direction in ('MOC', 'MO') then 'mo'
+            when usage.direction in ('MTC', 'MT') then 'mt'
+        end as direction,
+        case usage.service
+            when 'voice' then usage.duration_s
+            when 'sms' then 1
+            when 'data' then usage.total_bytes
+        end as quantity,
+        (usage.start_time at time zone config.timezone) as local_start,
+        (usage.start_time at time zone config.timezone)::date as local_date,
+        coalesce(usage.serving_mcc <> config.home_mcc, false) as is_roaming,
+        -- national short codes and E.164 numbers are separate number plans (destinations.number_kind)
+        case when length(usage.other_party_msisdn) <= 6 then 'short' else 'e164' end as number_kind
+    from {{ ref('mediated_usage') }} as usage
+    cross join config
+),
+
+-- as-of lookup at the event's local start date: plan changes mid-cycle are honoured
+subscribed as (
+    select
+        events.*,
+        subscriptions.subscription_id,
+        subscriptions.customer_id,
+        customers.segment,
+        customers.bill_cycle_day,
+        plan_periods.plan_id,
+        plan_periods.valid_from as plan_valid_from,
+        plan_periods.valid_to as plan_valid_to
+    from events
+    left join {{ ref('stg_crm__subscriptions') }} as subscriptions
+        on
+            events.served_msisdn = subscriptions.msisdn
+            and events.local_date >= subscriptions.activation_date
+            and (subscriptions.termination_date is null or events.local_date < subscriptions.termination_date)
+    left join {{ ref('stg_crm__subscription_plans') }} as plan_periods
+        on
+            subscriptions.subscription_id = plan_periods.subscription_id
+            and events.local_date >= plan_periods.valid_from
+            and (plan_periods.valid_to is null or events.local_date < plan_periods.valid_to)
+    left join {{ ref('stg_crm__customers') }} as customers
+        on subscriptions.customer_id = customers.customer_id
+),
+
+-- a cycle runs [bill-cycle day of month M, same day of month M+1) in local dates
+cycled as (
+    select
+        subscribed.*,
+        case
+            when extract(day from subscribed.local_date) >= subscribed.bill_cycle_day
+                then make_date(
+                    extract(year from subscribed.local_date)::integer,
+                    extract(month from subscribed.local_date)::integer,
+                    subscribed.bill_cycle_day
+                )
+            else (
+                make_date(
+                    extract(year from subscribed.local_date)::integer,
+                    extract(month from subscribed.local_date)::integer,
+                    subscribed.bill_cycle_day
+                )
+                - interval '1 month'
+            )::date
+        end as cycle_start
+    from subscribed
+),
+
+-- longest-prefix match: one equality join per prefix length, the longest hit wins
+destination_matched as (
+    select
+        cycled.*,
+        coalesce(
+            {%- for n in range(prefix_depth, 0, -1) %}
+                prefix_{{ n }}.prefix{{ "," if not loop.last }}
+            {%- endfor %}
+        ) as matched_prefix,
+        coalesce(
+            {%- for n in range(prefix_depth, 0, -1) %}
+                prefix_{{ n }}.zone{{ "," if not loop.last }}
+            {%- endfor %}
+        ) as destination_zone
+    from cycled
+    {%- for n in range(1, prefix_depth + 1) %}
+        left join {{ ref('destinations') }} as prefix_{{ n }}
+            on
+                cycled.number_kind = prefix_{{ n }}.number_kind
+                and length(prefix_{{ n }}.prefix) = {{ n }}
+                and left(cycled.other_party_msisdn, {{ n }}) = prefix_{{ n }}.prefix
+    {%- endfor %}
+),
+
+zoned as (
+    select
+        destination_matched.*,
+        visited.roaming_zone as visited_roaming_zone,
+        coalesce(visited.is_rlah, false) as is_rlah,
+        case
+            -- roaming outside roam-like-at-home: the visited country decides, whatever the destination
+            when destination_matched.is_roaming and not coalesce(visited.is_rlah, false)
+                then visited.roaming_zone
+            when destination_matched.service = 'data' then 'national'
+            else destination_matched.destination_zone
+        end as zone,
+        case
+            when
+                destination_matched.is_roaming and not coalesce(visited.is_rlah, false)
+                or destination_matched.service = 'data'
+                then null
+            else destination_matched.matched_prefix
+        end as zone_prefix,
+        case
+            when extract(isodow from destination_matched.local_start) in (6, 7) then 'weekend'
+            when holidays.holiday_date is not null then 'weekend'
+            when destination_matched.local_start::time >= '08:00:00' and destination_matched.local_start::time < '20:00:00'
+                then 'peak'
+            else 'offpeak'
+        end as time_band
+    from destination_matched
+    left join {{ ref('roaming_zones') }} as visited
+        on destination_matched.is_roaming and destination_matched.serving_mcc = visited.mcc
+    left join {{ ref('holidays') }} as holidays
+        on destination_matched.local_date = holidays.holiday_date
+),
+
+-- the row for the exact band first, else the `any` row, both valid on the event's local date
+rated as (
+    select
+        zoned.*,
+        coalesce(band_rate.rate_id, any_rate.rate_id) as rate_id,
+        coalesce(band_rate.price, any_rate.price) as price,
+        coalesce(band_rate.connect_fee, any_rate.connect_fee) as connect_fee,
+        coalesce(band_rate.minimum_charge, any_rate.minimum_charge) as minimum_charge,
+        coalesce(band_rate.initial_increment, any_rate.initial_increment) as initial_increment,
+        coalesce(band_rate.subsequent_increment, any_rate.subsequent_increment) as subsequent_increment
+    from zoned
+    left join {{ ref('rate_cards') }} as band_rate
+        on
+            zoned.plan_id = band_rate.plan_id
+            and zoned.service = band_rate.service
+            and zoned.direction = band_rate.direction
+            and zoned.zone = band_rate.zone
+            and zoned.time_band = band_rate.time_band
+            and zoned.local_date >= band_rate.valid_from
+            and (band_rate.valid_to is null or zoned.local_date < band_rate.valid_to)
+    left join {{ ref('rate_cards') }} as any_rate
+        on
+            zoned.plan_id = any_rate.plan_id
+            and zoned.service = any_rate.service
+            and zoned.direction = any_rate.direction
+            and zoned.zone = any_rate.zone
+            and any_rate.time_band = 'any'
+            and zoned.local_date >= any_rate.valid_from
+            and (any_rate.valid_to is null or zoned.local_date < any_rate.valid_to)
+),
+
+promoted as (
+    select
+        rated.*,
+        best_promotion.promotion_id as candidate_promotion_id,
+        best_promotion.discount_pct as candidate_discount_pct
+    from rated
+    left join lateral (
+        select
+            promotions.promotion_id,
+            promotions.discount_pct
+        from {{ ref('promotions') }} as promotions
+        where
+            rated.service = promotions.service
+            and (promotions.plan_id is null or rated.plan_id = promotions.plan_id)
+            and (promotions.segment is null or rated.segment = promotions.segment)
+            and (promotions.zone is null or rated.zone = promotions.zone)
+            and promotions.time_band in ('any', rated.time_band)
+            and rated.local_date >= promotions.valid_from
+            and (promotions.valid_to is null or rated.local_date < promotions.valid_to)
+        order by promotions.discount_pct desc, promotions.promotion_id asc
+        limit 1
+    ) as best_promotion on rated.rate_id is not null
+)
+
+select
+    promoted.usage_id,
+    promoted.service,
+    promoted.direction,
+    promoted.served_msisdn,
+    promoted.other_party_msisdn,
+    promoted.start_time,
+    promoted.local_start,
+    promoted.local_date,
+    promoted.mediated_batch_id,
+    promoted.mediated_corrected_at,
+    promoted.subscription_id,
+    promoted.customer_id,
+    promoted.segment,
+    promoted.plan_id,
+    promoted.cycle_start,
+    (promoted.cycle_start + interval '1 month')::date as cycle_end,
+    -- the plan period clipped to the cycle: allowances are prorated over it (rule 6)
+    greatest(promoted.plan_valid_from, promoted.cycle_start) as plan_period_start,
+    least(coalesce(promoted.plan_valid_to, 'infinity'::date), (promoted.cycle_start + interval '1 month')::date)
+        as plan_period_end,
+    promoted.is_roaming,
+    promoted.serving_mcc,
+    promoted.is_rlah,
+    promoted.zone,
+    zones.zone_class,
+    promoted.zone_prefix as matched_prefix,
+    promoted.time_band,
+    promoted.rate_id,
+    promoted.price,
+    promoted.connect_fee,
+    promoted.minimum_charge,
+    promoted.initial_increment,
+    promoted.subsequent_increment,
+    promoted.quantity,
+    -- rule 5: q <= 0 -> 0; q <= i -> i; else i + ceil((q - i) / s) * s (unrated MT keeps its quantity)
+    case
+        when promoted.rate_id is null then greatest(promoted.quantity, 0)
+        when promoted.quantity <= 0 then 0
+        when promoted.quantity <= promoted.initial_increment then promoted.initial_increment
+        else
+            promoted.initial_increment
+            + ((promoted.quantity - promoted.initial_increment + promoted.subsequent_increment - 1)
+                / promoted.subsequent_increment)
+            * promoted.subsequent_increment
+    end as rounded_quantity,
+    case promoted.service
+        when 'voice' then config.voice_unit_seconds
+        when 'data' then config.data_unit_bytes
+        else 1
+    end as price_unit,
+    -- rule 6: only originating domestic usage (domestic zones, RLAH included) draws on allowances
+    coalesce(zones.draws_allowance and promoted.direction = 'mo', false) as draws_allowance,
+    case promoted.service
+        when 'voice' then plans.voice_allowance_min::bigint * 60
+        when 'sms' then plans.sms_allowance::bigint
+        when 'data' then plans.data_allowance_mb::bigint * 1048576
+    end as plan_allowance,
+    promoted.candidate_promotion_id,
+    promoted.candidate_discount_pct,
+    config.currency,
+    case
+        when promoted.subscription_id is null or promoted.plan_id is null then 'NO_SUBSCRIPTION'
+        when promoted.zone is null then 'NO_DESTINATION'
+        -- terminating usage without an mt rate row is zero-rated, not an error (rule 1)
+        when promoted.rate_id is null and promoted.direction = 'mo' then 'NO_RATE'
+    end as rating_error
+from promoted
+cross join config
+left join {{ ref('zones') }} as zones on promoted.zone = zones.zone
+left join {{ ref('plans') }} as plans on promoted.plan_id = plans.plan_id

@@ -1,0 +1,249 @@
+-- grain: one row per mediated usage event: rated (with the allowance draw and the amounts) or held
+-- in rating suspense with an error code. rated_usage and rating_errors are the two halves.
+--
+-- incremental: an event can change the allowance draw of every later event of its (subscription,
+-- cycle). So the new events (newer mediated batches or corrections) give each touched pair a cut-off
+-- time; that pair's events from the cut-off on are rated again, starting from the allowance already
+-- used before it. When the tariffs or the CRM change (int_rating_inputs_fingerprint), everything is.
+{{
+    config(
+        materialized='incremental',
+        unique_key='usage_id',
+        post_hook=[
+            "create unique index if not exists {{ this.name }}_usage_id_idx on {{ this }} (usage_id)",
+            "create index if not exists {{ this.name }}_pair_idx on {{ this }} (subscription_id, cycle_start, start_time)",
+            "create index if not exists {{ this.name }}_batch_idx on {{ this }} (mediated_batch_id)",
+        ],
+    )
+}}
+{%- set filter_new = none %}
+{%- if is_incremental() and execute %}
+    {%- set state = run_query(
+        "select (select reference_fingerprint from " ~ ref('int_rating_inputs_fingerprint') ~ ")"
+        ~ " is not distinct from (select previous.reference_fingerprint from " ~ this ~ " as previous limit 1),"
+        ~ " (select max(previous.mediated_batch_id) from " ~ this ~ " as previous),"
+        ~ " (select max(previous.mediated_corrected_at) from " ~ this ~ " as previous)::text"
+    ).rows[0] %}
+    {%- if state[0] and state[1] is not none %}
+        {%- set filter_new = "classified.mediated_batch_id > " ~ state[1]
+            ~ " or classified.mediated_corrected_at > " ~ ("'" ~ state[2] ~ "'::timestamptz" if state[2] else "'-infinity'::timestamptz") %}
+    {%- endif %}
+{%- endif %}
+with
+
+fingerprint as (
+    select reference_fingerprint from {{ ref('int_rating_inputs_fingerprint') }}
+),
+
+new_events as (
+    select classified.* from {{ ref('int_usage_events_classified') }} as classified
+    {%- if filter_new %}
+        where {{ filter_new }}
+    {%- endif %}
+),
+
+{% if is_incremental() %}
+    -- the earliest start per touched pair, over the new events and the previous version of each
+    -- (an event whose subscription or cycle changed leaves a gap in its old pair)
+    cutoffs as (
+        select
+            touched.subscription_id,
+            touched.cycle_start,
+            min(touched.start_time) as rerate_from
+        from (
+            select
+                new_events.subscription_id,
+                new_events.cycle_start,
+                new_events.start_time
+            from new_events
+            union all
+            select
+                previous.subscription_id,
+                previous.cycle_start,
+                previous.start_time
+            from {{ this }} as previous
+            inner join new_events on previous.usage_id = new_events.usage_id
+        ) as touched
+        where touched.subscription_id is not null
+        group by touched.subscription_id, touched.cycle_start
+    ),
+
+    -- already classified events of the touched pairs from the cut-off on: their draw may change
+    carried as (
+        select
+            {{ column_list(ref('int_usage_events_classified'), 'previous') }}
+        from {{ this }} as previous
+        inner join cutoffs
+            on
+                previous.subscription_id = cutoffs.subscription_id
+                and previous.cycle_start = cutoffs.cycle_start
+                and previous.start_time >= cutoffs.rerate_from
+        where not exists (select 1 from new_events where new_events.usage_id = previous.usage_id)
+    ),
+
+    -- what each allowance pool had used before the cut-off (cumulative, so the maximum)
+    pool_base as (
+        select
+            previous.subscription_id,
+            previous.cycle_start,
+            previous.plan_period_start,
+            previous.service,
+            max(previous.pool_quantity_through) as quantity_before
+        from {{ this }} as previous
+        inner join cutoffs
+            on
+                previous.subscription_id = cutoffs.subscription_id
+                and previous.cycle_start = cutoffs.cycle_start
+                and previous.start_time < cutoffs.rerate_from
+        group by previous.subscription_id, previous.cycle_start, previous.plan_period_start, previous.service
+    ),
+{% endif %}
+
+to_rate as (
+    select * from new_events
+    {% if is_incremental() %}
+        union all
+        select * from carried
+    {% endif %}
+),
+
+-- rule 6: each plan period of the cycle gets floor(allowance x its days / cycle days)
+pooled as (
+    select
+        to_rate.*,
+        case
+            when to_rate.plan_allowance is not null
+                then floor(
+                    to_rate.plan_allowance::numeric
+                    * (to_rate.plan_period_end - to_rate.plan_period_start)
+                    / (to_rate.cycle_end - to_rate.cycle_start)
+                )::bigint
+        end as pool_allowance,
+        sum(
+            case when to_rate.draws_allowance and to_rate.rating_error is null then to_rate.rounded_quantity else 0 end
+        ) over (
+            partition by to_rate.subscription_id, to_rate.cycle_start, to_rate.plan_period_start, to_rate.service
+            order by to_rate.start_time, to_rate.usage_id
+            rows between unbounded preceding and current row
+        )
+        {% if is_incremental() %}
+            + coalesce(pool_base.quantity_before, 0)
+        {% endif %}
+        as pool_quantity_through
+    from to_rate
+    {% if is_incremental() %}
+        left join pool_base
+            on
+                to_rate.subscription_id = pool_base.subscription_id
+                and to_rate.cycle_start = pool_base.cycle_start
+                and to_rate.plan_period_start = pool_base.plan_period_start
+                and to_rate.service = pool_base.service
+    {% endif %}
+),
+
+drawn as (
+    select
+        pooled.*,
+        case
+            when pooled.rating_error is not null or not pooled.draws_allowance then 0
+            when pooled.pool_allowance is null then pooled.rounded_quantity
+            -- the covered part of an event that crosses the end of the allowance is free, the rest is charged
+            else
+                least(pooled.pool_quantity_through, pooled.pool_allowance)
+                - least(pooled.pool_quantity_through - pooled.rounded_quantity, pooled.pool_allowance)
+        end as allowance_drawn
+    from pooled
+),
+
+charged as (
+    select
+        drawn.*,
+        case when drawn.rating_error is null and drawn.rate_id is not null then drawn.rounded_quantity - drawn.allowance_drawn else 0 end
+            as chargeable_quantity
+    from drawn
+),
+
+priced as (
+    select
+        charged.*,
+        -- rule 7: nothing chargeable costs nothing; else connect fee + quantity x price, at least the minimum
+        case
+            when charged.chargeable_quantity = 0 then 0::numeric
+            else greatest(
+                round(charged.connect_fee + charged.chargeable_quantity::numeric / charged.price_unit * charged.price, 6),
+                charged.minimum_charge
+            )
+        end as gross_amount
+    from charged
+),
+
+-- rule 8: the best promotion applies to a charged event only
+discounted as (
+    select
+        priced.*,
+        case when priced.gross_amount > 0 then priced.candidate_promotion_id end as promotion_id,
+        case
+            when priced.gross_amount > 0 and priced.candidate_promotion_id is not null
+                then round(priced.gross_amount * priced.candidate_discount_pct / 100, 6)
+            else 0::numeric
+        end as discount_amount
+    from priced
+)
+
+select
+    discounted.usage_id,
+    discounted.service,
+    discounted.direction,
+    discounted.served_msisdn,
+    discounted.other_party_msisdn,
+    discounted.start_time,
+    discounted.local_start,
+    discounted.local_date,
+    discounted.mediated_batch_id,
+    discounted.mediated_corrected_at,
+    discounted.subscription_id,
+    discounted.customer_id,
+    discounted.segment,
+    discounted.plan_id,
+    discounted.cycle_start,
+    discounted.cycle_end,
+    discounted.plan_period_start,
+    discounted.plan_period_end,
+    discounted.is_roaming,
+    discounted.serving_mcc,
+    discounted.is_rlah,
+    discounted.zone,
+    discounted.zone_class,
+    discounted.matched_prefix,
+    discounted.time_band,
+    discounted.rate_id,
+    discounted.price,
+    discounted.connect_fee,
+    discounted.minimum_charge,
+    discounted.initial_increment,
+    discounted.subsequent_increment,
+    discounted.quantity,
+    discounted.rounded_quantity,
+    discounted.price_unit,
+    discounted.draws_allowance,
+    discounted.plan_allowance,
+    discounted.candidate_promotion_id,
+    discounted.candidate_discount_pct,
+    discounted.currency,
+    discounted.rating_error,
+    discounted.pool_allowance,
+    discounted.pool_quantity_through,
+    discounted.allowance_drawn,
+    case
+        when discounted.rating_error is null and discounted.draws_allowance and discounted.pool_allowance is not null
+            then discounted.pool_allowance - least(discounted.pool_quantity_through, discounted.pool_allowance)
+    end as allowance_remaining,
+    discounted.chargeable_quantity,
+    discounted.gross_amount,
+    discounted.promotion_id,
+    discounted.discount_amount,
+    discounted.gross_amount - discounted.discount_amount as net_amount,
+    fingerprint.reference_fingerprint,
+    now() as rated_at
+from discounted
+cross join fingerprint
