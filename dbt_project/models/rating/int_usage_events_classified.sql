@@ -218,8 +218,10 @@ select
     (promoted.cycle_start + interval '1 month')::date as cycle_end,
     -- the plan period clipped to the cycle: allowances are prorated over it (rule 6)
     greatest(promoted.plan_valid_from, promoted.cycle_start) as plan_period_start,
-    least(coalesce(promoted.plan_valid_to, 'infinity'::date), (promoted.cycle_start + interval '1 month')::date)
-        as plan_period_end,
+    case
+        when promoted.cycle_start is not null
+            then least(coalesce(promoted.plan_valid_to, 'infinity'::date), (promoted.cycle_start + interval '1 month')::date)
+    end as plan_period_end,
     promoted.is_roaming,
     promoted.serving_mcc,
     promoted.is_rlah,

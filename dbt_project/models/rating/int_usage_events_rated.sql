@@ -119,7 +119,7 @@ pooled as (
                     / (to_rate.cycle_end - to_rate.cycle_start)
                 )::bigint
         end as pool_allowance,
-        sum(
+        (sum(
             case when to_rate.draws_allowance and to_rate.rating_error is null then to_rate.rounded_quantity else 0 end
         ) over (
             partition by to_rate.subscription_id, to_rate.cycle_start, to_rate.plan_period_start, to_rate.service
@@ -129,7 +129,7 @@ pooled as (
         {% if is_incremental() %}
             + coalesce(pool_base.quantity_before, 0)
         {% endif %}
-        as pool_quantity_through
+        )::bigint as pool_quantity_through
     from to_rate
     {% if is_incremental() %}
         left join pool_base
@@ -239,10 +239,10 @@ select
             then discounted.pool_allowance - least(discounted.pool_quantity_through, discounted.pool_allowance)
     end as allowance_remaining,
     discounted.chargeable_quantity,
-    discounted.gross_amount,
+    discounted.gross_amount::numeric(18, 6) as gross_amount,
     discounted.promotion_id,
-    discounted.discount_amount,
-    discounted.gross_amount - discounted.discount_amount as net_amount,
+    discounted.discount_amount::numeric(18, 6) as discount_amount,
+    (discounted.gross_amount - discounted.discount_amount)::numeric(18, 6) as net_amount,
     fingerprint.reference_fingerprint,
     now() as rated_at
 from discounted

@@ -7,9 +7,9 @@ select
     min(customer_id) as customer_id,
     min(cycle_end) as cycle_end,
     count(*) as rated_events,
-    sum(gross_amount) as gross_amount,
-    sum(discount_amount) as discount_amount,
-    sum(net_amount) as net_amount,
+    sum(gross_amount)::numeric(18, 6) as gross_amount,
+    sum(discount_amount)::numeric(18, 6) as discount_amount,
+    sum(net_amount)::numeric(18, 6) as net_amount,
     min(reference_fingerprint::text)::uuid as reference_fingerprint
 from {{ ref('int_usage_events_rated') }}
 where rating_error is null

@@ -30,7 +30,7 @@ select
     current_version.rated_events,
     previous_version.net_amount as previous_net_amount,
     current_version.net_amount,
-    current_version.net_amount - previous_version.net_amount as net_amount_change
+    (current_version.net_amount - previous_version.net_amount)::numeric(18, 6) as net_amount_change
 from history as current_version
 inner join history as previous_version
     on
