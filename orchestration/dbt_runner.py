@@ -19,10 +19,10 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
-def run_dbt(*args: str, capture: bool = False) -> subprocess.CompletedProcess:
+def run_dbt(*args: str, capture: bool = False, project_dir: Path = DBT_PROJECT_DIR) -> subprocess.CompletedProcess:
     """`dbt <args>` with the project and profile of this repository; raises UserError when dbt fails."""
     env = {**os.environ, **load_settings().postgres.libpq_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    cmd = [dbt_executable(), *args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    cmd = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     result = subprocess.run(cmd, env=env, capture_output=capture, text=True)
     if result.returncode != 0:
         detail = (result.stdout or "")[-3000:] if capture else ""

@@ -73,6 +73,23 @@ def print_mediation_summary(settings: Settings) -> None:
     conn.close()
 
 
+def print_rating_summary(settings: Settings) -> None:
+    with connect(settings.postgres) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select sum(mediated_events), sum(rated_events), sum(rating_errors) from rating.rating_reconciliation"
+        )
+        mediated, rated, errors = cur.fetchone()
+        click.echo(f"    rating: mediated {mediated} = rated {rated} + rating errors {errors}")
+        cur.execute(
+            "select service, count(*), sum(gross_amount), sum(discount_amount), sum(net_amount), min(currency)"
+            " from rating.rated_usage group by service order by service"
+        )
+        click.echo(f"      {'service':<8}{'events':>9}{'gross':>14}{'discount':>12}{'net':>14}")
+        for service, events, gross, discount, net, currency in cur.fetchall():
+            click.echo(f"      {service:<8}{events:>9}{gross:>14.2f}{discount:>12.2f}{net:>14.2f} {currency}")
+    conn.close()
+
+
 def step(title: str) -> None:
     click.secho(f"==> {title}", bold=True)
 
@@ -125,10 +142,11 @@ def cli(profile_name: str, legacy_file: Path) -> None:
         if rows != produced[topic]:
             raise UserError(f"{topic}: landed {rows} but the topic holds {produced[topic]} messages")
 
-    step("dbt build (seeds, staging, mediation)")
+    step("dbt build (seeds, staging, mediation, rating)")
     run_dbt("build", "--quiet")
     click.echo("    dbt build passed (data tests, unit tests and the reconciliation test included)")
     print_mediation_summary(settings)
+    print_rating_summary(settings)
     click.echo("demo done. `make down` stops the stack; data stays in the local state folder.")
 
 

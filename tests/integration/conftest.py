@@ -15,7 +15,7 @@ import pytest
 from stack.kafka import check_broker, client_config
 from stack.postgres import connect
 from stack.settings import load_settings
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, run_module
 
 
 def pytest_collection_modifyitems(items):
@@ -32,6 +32,14 @@ def settings():
     except Exception as exc:
         pytest.fail(f"the stack is not running ({exc}); run the tests with `make test`", pytrace=False)
     return settings
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(settings):
+    """The demo pipeline run once (idempotent: it produces only on a fresh stack); its stdout."""
+    result = run_module("orchestration.demo", timeout=900)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout
 
 
 @pytest.fixture

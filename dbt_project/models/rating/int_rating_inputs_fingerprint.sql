@@ -1,17 +1,17 @@
 -- grain: one row: a fingerprint of every input that prices an event other than the event itself
 -- (tariff seeds and the CRM columns rating reads). When it changes, int_usage_events_rated re-rates.
 {%- set inputs = [
-    (ref('rate_cards'), 't::text'),
-    (ref('promotions'), 't::text'),
-    (ref('plans'), 't::text'),
-    (ref('zones'), 't::text'),
-    (ref('destinations'), 't::text'),
-    (ref('roaming_zones'), 't::text'),
-    (ref('holidays'), 't::text'),
-    (ref('rating_config'), 't::text'),
-    (ref('stg_crm__subscriptions'), "concat_ws(',', subscription_id, customer_id, msisdn, activation_date, termination_date)"),
-    (ref('stg_crm__subscription_plans'), 't::text'),
-    (ref('stg_crm__customers'), "concat_ws(',', customer_id, segment, bill_cycle_day)"),
+    (ref('rate_cards'), 'input_rows::text'),
+    (ref('promotions'), 'input_rows::text'),
+    (ref('plans'), 'input_rows::text'),
+    (ref('zones'), 'input_rows::text'),
+    (ref('destinations'), 'input_rows::text'),
+    (ref('roaming_zones'), 'input_rows::text'),
+    (ref('holidays'), 'input_rows::text'),
+    (ref('rating_config'), 'input_rows::text'),
+    (ref('stg_crm__subscriptions'), "concat_ws(',', input_rows.subscription_id, input_rows.customer_id, input_rows.msisdn, input_rows.activation_date, input_rows.termination_date)"),
+    (ref('stg_crm__subscription_plans'), 'input_rows::text'),
+    (ref('stg_crm__customers'), "concat_ws(',', input_rows.customer_id, input_rows.segment, input_rows.bill_cycle_day)"),
 ] %}
 with
 
@@ -20,7 +20,7 @@ input_hashes as (
         select
             {{ loop.index }} as input_order,
             coalesce(md5(string_agg(md5({{ row_text }}), '' order by md5({{ row_text }}))), '') as input_hash
-        from {{ relation }} as t
+        from {{ relation }} as input_rows
         {{ "union all" if not loop.last }}
     {%- endfor %}
 )

@@ -2,7 +2,7 @@
 -- events (docs/rating.md rules 1–5 and 8): who pays, bill cycle and plan period, zone, time band,
 -- rate row, rounded quantity and the best matching promotion. The allowance draw needs the order of
 -- a subscription's events and happens in int_usage_events_rated.
-{% set prefix_depth = var('max_destination_prefix_length') %}
+{% set prefix_depth = var('max_destination_prefix_length') | int(6) %}
 with
 
 config as (
@@ -101,7 +101,8 @@ destination_matched as (
                 prefix_{{ n }}.zone{{ "," if not loop.last }}
             {%- endfor %}
         ) as destination_zone
-    from cycled
+    from
+        cycled
     {%- for n in range(1, prefix_depth + 1) %}
         left join {{ ref('destinations') }} as prefix_{{ n }}
             on
@@ -133,7 +134,9 @@ zoned as (
         case
             when extract(isodow from destination_matched.local_start) in (6, 7) then 'weekend'
             when holidays.holiday_date is not null then 'weekend'
-            when destination_matched.local_start::time >= '08:00:00' and destination_matched.local_start::time < '20:00:00'
+            when
+                destination_matched.local_start::time >= '08:00:00'
+                and destination_matched.local_start::time < '20:00:00'
                 then 'peak'
             else 'offpeak'
         end as time_band
@@ -220,7 +223,11 @@ select
     greatest(promoted.plan_valid_from, promoted.cycle_start) as plan_period_start,
     case
         when promoted.cycle_start is not null
-            then least(coalesce(promoted.plan_valid_to, 'infinity'::date), (promoted.cycle_start + interval '1 month')::date)
+            then
+                least(
+                    coalesce(promoted.plan_valid_to, 'infinity'::date),
+                    (promoted.cycle_start + interval '1 month')::date
+                )
     end as plan_period_end,
     promoted.is_roaming,
     promoted.serving_mcc,
@@ -243,8 +250,10 @@ select
         when promoted.quantity <= promoted.initial_increment then promoted.initial_increment
         else
             promoted.initial_increment
-            + ((promoted.quantity - promoted.initial_increment + promoted.subsequent_increment - 1)
-                / promoted.subsequent_increment)
+            + (
+                (promoted.quantity - promoted.initial_increment + promoted.subsequent_increment - 1)
+                / promoted.subsequent_increment
+            )
             * promoted.subsequent_increment
     end as rounded_quantity,
     case promoted.service

@@ -78,7 +78,10 @@ new_events as (
                 previous.subscription_id = cutoffs.subscription_id
                 and previous.cycle_start = cutoffs.cycle_start
                 and previous.start_time >= cutoffs.rerate_from
-        where not exists (select 1 from new_events where new_events.usage_id = previous.usage_id)
+        where not exists (
+            select 1 from new_events
+            where new_events.usage_id = previous.usage_id
+        )
     ),
 
     -- what each allowance pool had used before the cut-off (cumulative, so the maximum)
@@ -119,16 +122,21 @@ pooled as (
                     / (to_rate.cycle_end - to_rate.cycle_start)
                 )::bigint
         end as pool_allowance,
-        (sum(
-            case when to_rate.draws_allowance and to_rate.rating_error is null then to_rate.rounded_quantity else 0 end
-        ) over (
-            partition by to_rate.subscription_id, to_rate.cycle_start, to_rate.plan_period_start, to_rate.service
-            order by to_rate.start_time, to_rate.usage_id
-            rows between unbounded preceding and current row
-        )
-        {% if is_incremental() %}
-            + coalesce(pool_base.quantity_before, 0)
-        {% endif %}
+        (
+            sum(
+                case
+                    when to_rate.draws_allowance and to_rate.rating_error is null then to_rate.rounded_quantity else 0
+                end
+            )
+                over (
+                    partition by
+                        to_rate.subscription_id, to_rate.cycle_start, to_rate.plan_period_start, to_rate.service
+                    order by to_rate.start_time, to_rate.usage_id
+                    rows between unbounded preceding and current row
+                )
+            {% if is_incremental() %}
+                + coalesce(pool_base.quantity_before, 0)
+            {% endif %}
         )::bigint as pool_quantity_through
     from to_rate
     {% if is_incremental() %}
@@ -158,7 +166,12 @@ drawn as (
 charged as (
     select
         drawn.*,
-        case when drawn.rating_error is null and drawn.rate_id is not null then drawn.rounded_quantity - drawn.allowance_drawn else 0 end
+        case
+            when
+                drawn.rating_error is null and drawn.rate_id is not null
+                then drawn.rounded_quantity - drawn.allowance_drawn
+            else 0
+        end
             as chargeable_quantity
     from drawn
 ),
@@ -170,7 +183,9 @@ priced as (
         case
             when charged.chargeable_quantity = 0 then 0::numeric
             else greatest(
-                round(charged.connect_fee + charged.chargeable_quantity::numeric / charged.price_unit * charged.price, 6),
+                round(
+                    charged.connect_fee + charged.chargeable_quantity::numeric / charged.price_unit * charged.price, 6
+                ),
                 charged.minimum_charge
             )
         end as gross_amount
