@@ -18,6 +18,15 @@ from stack.settings import load_settings
 from tests.conftest import REPO_ROOT, run_module
 
 
+def fetch(pg, sql: str, params=None) -> list[tuple]:
+    """Rows of a read-only query; the transaction is rolled back so the connection stays clean."""
+    with pg.cursor() as cur:
+        cur.execute(sql, params)
+        rows = cur.fetchall()
+    pg.rollback()
+    return rows
+
+
 def pytest_collection_modifyitems(items):
     for item in items:
         item.add_marker(pytest.mark.integration)

@@ -8,14 +8,7 @@ import pytest
 
 from orchestration.dbt_runner import run_dbt
 from stack.cli_support import UserError
-
-
-def fetch(pg, sql: str, params=None):
-    with pg.cursor() as cur:
-        cur.execute(sql, params)
-        rows = cur.fetchall()
-    pg.rollback()
-    return rows
+from tests.integration.conftest import fetch
 
 
 def test_every_deterministic_anomaly_kind_is_caught_exactly(demo_warehouse, pg):

@@ -12,17 +12,10 @@ import pytest
 
 from orchestration.dbt_runner import DBT_PROJECT_DIR, run_dbt
 from stack.cli_support import UserError
+from tests.integration.conftest import fetch
 from tests.rating_reference import Crm, ReferenceRater, Tariffs
 
 SAMPLE_EVENTS = 10_000
-
-
-def fetch(pg, sql: str, params=None):
-    with pg.cursor() as cur:
-        cur.execute(sql, params)
-        rows = cur.fetchall()
-    pg.rollback()
-    return rows
 
 
 def fetch_dicts(pg, sql: str, params=None) -> list[dict]:
