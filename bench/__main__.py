@@ -20,6 +20,7 @@ STAGES: list[tuple[str, str, list[str]]] = [
     ("loader_2_processes", "bench.stages.ingestion", ["load", "--workers", "2"]),
     ("loader_latency_at_10k_per_s", "bench.stages.ingestion", ["latency", "--rate", "10000", "--seconds", "30"]),
     ("mediation_full_rebuild_10m", "bench.stages.mediation", ["--records", "10000000", "--incremental", "600000"]),
+    ("rating_full_rebuild_10m", "bench.stages.rating", ["--events", "10000000", "--incremental", "600000"]),
 ]
 
 

@@ -159,12 +159,21 @@ def main() -> None:
         total = cur.fetchone()[0]
     conn.commit()
 
-    select = ("--select", "staging+", "--exclude", "test_type:unit", "test_type:data")
+    select = (
+        "--select",
+        "path:models/staging",
+        "path:models/mediation",
+        "--exclude",
+        "test_type:unit",
+        "test_type:data",
+    )
     timed_dbt("seed")
     full_s = timed_dbt("run", *select, "--full-refresh")
     replicate(conn, copies, base_batches, span, limit_batches=args.incremental // BATCH)
     incremental_s = timed_dbt("run", *select)
-    tests_s = timed_dbt("test", "--select", "staging+", "--exclude", "test_type:unit")
+    tests_s = timed_dbt(
+        "test", "--select", "path:models/staging", "path:models/mediation", "--exclude", "test_type:unit"
+    )
     with conn.cursor() as cur:
         cur.execute("select sum(landed), bool_and(is_balanced) from mediation.mediation_reconciliation")
         landed, balanced = cur.fetchone()
