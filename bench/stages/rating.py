@@ -76,7 +76,7 @@ from (
         (random() + random() + random() - 1.5) * 2 as z,
         floor(power(random(), 1.6) * %(subscribers)s)::integer as subscriber_index,
         %(start)s::timestamptz + (g - %(first)s)::float8 / %(count)s * %(span)s::interval as start_time
-    from generate_series(%(first)s, %(last)s) as g
+    from generate_series(%(first)s::bigint, %(last)s::bigint) as g
 ) as events
 inner join bench_subscribers as subscribers on events.subscriber_index = subscribers.idx
 """
