@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STACK := $(PY) -m stack
 PYTEST_ARGS ?=
 
-.PHONY: help setup up down status demo test test-unit lint format bench loader psql clean
+.PHONY: help setup up down status demo test test-unit lint format bench loader psql clean dagster dagster-manifest expectations
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,8 +33,20 @@ status: $(STAMP) ## show whether PostgreSQL and Kafka answer
 demo: up ## run the pipeline end to end on a small generated data set
 	$(PY) -m orchestration.demo
 
-test: setup ## unit + integration tests against the real stack (started and stopped around the run)
+test: setup dagster-manifest ## unit + integration tests against the real stack (started and stopped around the run)
 	$(STACK) exec -- $(PY) -m pytest tests $(PYTEST_ARGS)
+
+dagster-manifest: $(STAMP) ## parse the dbt project so Dagster can read target/manifest.json (no database needed)
+	$(VENV)/bin/dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project
+
+dagster: up dagster-manifest ## the Dagster UI on http://127.0.0.1:3000 against the local stack (Ctrl-C stops it)
+	@mkdir -p "$${TELECOM_STATE_DIR:-.local}/dagster"
+	eval "$$($(STACK) env)" && export PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
+		DAGSTER_HOME="$$(cd "$${TELECOM_STATE_DIR:-.local}/dagster" && pwd)" && \
+		exec $(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+expectations: up ## run the Great Expectations suites and build their data docs
+	eval "$$($(STACK) env)" && $(PY) -m expectations
 
 test-unit: $(STAMP) ## unit tests only (no servers)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

@@ -21,6 +21,8 @@ STAGES: list[tuple[str, str, list[str]]] = [
     ("loader_latency_at_10k_per_s", "bench.stages.ingestion", ["latency", "--rate", "10000", "--seconds", "30"]),
     ("mediation_full_rebuild_10m", "bench.stages.mediation", ["--records", "10000000", "--incremental", "600000"]),
     ("rating_full_rebuild_10m", "bench.stages.rating", ["--events", "10000000", "--incremental", "600000"]),
+    ("demo_graph_cli_vs_dagster", "bench.stages.orchestration", ["--mode", "graph"]),
+    ("dagster_dev_idle_rss", "bench.stages.orchestration", ["--mode", "idle"]),
 ]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shlex
 import subprocess
 
 import click
@@ -133,20 +135,24 @@ def exec(ctx: click.Context, command: tuple[str, ...]) -> int:  # noqa: A001 - t
     already_running = [svc for svc in services if svc.is_running()]
     try:
         ctx.invoke(up)
-        return subprocess.call(list(command))
+        # the command sees the stack the way `eval "$(python -m stack env)"` would show it (dbt, Dagster, GX)
+        return subprocess.call(list(command), env={**os.environ, **client_env(settings)})
     finally:
         for svc in reversed(services):
             if svc not in already_running:
                 svc.stop()
 
 
+def client_env(settings) -> dict[str, str]:
+    """The variables clients read: PG* for dbt, psql, Dagster and GX; the broker for Kafka clients."""
+    return {**settings.postgres.libpq_env(), "KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers}
+
+
 @cli.command()
 def env() -> None:
     """Print `export` lines for dbt, psql and BI tools: eval "$(python -m stack env)"."""
-    settings = load_settings()
-    for name, value in settings.postgres.libpq_env().items():
-        click.echo(f"export {name}={value}")
-    click.echo(f"export KAFKA_BOOTSTRAP_SERVERS={settings.kafka.bootstrap_servers}")
+    for name, value in client_env(load_settings()).items():
+        click.echo(f"export {name}={shlex.quote(value)}")
 
 
 def main() -> None:

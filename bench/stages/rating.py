@@ -101,10 +101,23 @@ def add_events(conn, first: int, count: int, start: str, span: str, first_batch:
     conn.commit()
 
 
+def drop_database(pg) -> None:
+    from psycopg2 import sql
+
+    from stack.postgres import connect
+
+    conn = connect(pg, database="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(BENCH_DB)))
+    conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--incremental", type=int, default=600_000)
+    parser.add_argument("--keep", action="store_true", help="Keep the benchmark database (10M events take ~15 GB).")
     args = parser.parse_args()
     os.environ["PGDATABASE"] = BENCH_DB
 
@@ -178,6 +191,8 @@ def main() -> None:
         )
         pg_settings = dict(cur.fetchall())
     conn.close()
+    if not args.keep:
+        drop_database(settings.postgres)
     print(json.dumps({
         "records": args.events, "seconds": full_s, "incremental_events": args.incremental,
         "incremental_s": round(incremental_s, 1), "cycle_totals_s": round(totals_s, 1),

@@ -1,0 +1,25 @@
+"""The Dagster code location: `dagster dev -m orchestration.definitions` (or `make dagster`)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.assets.dbt import telecom_dbt_assets
+from orchestration.assets.ingestion import crm_customer_base, raw_landing, usage_corrections, usage_stream
+from orchestration.checks.quality import freshness_checks, freshness_sensor, gx_checks
+from orchestration.resources import build_resources
+from orchestration.sensors import raw_batches_sensor, streaming_mediation_job
+
+demo_pipeline_job = dg.define_asset_job(
+    "demo_pipeline",
+    selection=dg.AssetSelection.all(),
+    description="The whole graph on the demo profile: CRM, stream, raw landing, dbt, checks.",
+)
+
+defs = dg.Definitions(
+    assets=[crm_customer_base, usage_stream, raw_landing, usage_corrections, telecom_dbt_assets],
+    asset_checks=[*gx_checks, *freshness_checks],
+    jobs=[streaming_mediation_job, demo_pipeline_job],
+    sensors=[raw_batches_sensor, freshness_sensor],
+    resources=build_resources(),
+)

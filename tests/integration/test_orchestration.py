@@ -1,0 +1,170 @@
+"""The Dagster code location and the Great Expectations suites, against the real stack."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+
+import dagster as dg
+import psutil
+import pytest
+
+from expectations.runner import run_suites
+from orchestration.dbt_project import telecom_project
+from stack.settings import REPO_ROOT
+
+
+@pytest.fixture(scope="module")
+def defs(demo_warehouse):
+    from orchestration.definitions import defs
+
+    return defs
+
+
+def test_definitions_validate_and_every_dbt_node_is_an_asset(defs):
+    result = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "dagster"), "definitions", "validate", "-m", "orchestration.definitions"],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    keys = {key.path[-1] for key in defs.resolve_asset_graph().get_all_asset_keys()}
+    manifest = json.loads(telecom_project.manifest_path.read_text())
+    nodes = [n for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed", "snapshot")]
+    assert len(nodes) > 30
+    missing = [n["name"] for n in nodes if n["name"] not in keys]
+    assert not missing, f"dbt nodes without an asset: {missing}"
+    # the raw landing produces exactly the keys dbt's sources have, so the lineage is connected
+    source_keys = {tuple(s["fqn"][-2:]) for s in manifest["sources"].values()}
+    all_keys = {tuple(k.path) for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert source_keys <= all_keys
+
+
+def test_the_whole_graph_materializes_in_process_with_every_check_passing(defs):
+    job = defs.resolve_job_def("demo_pipeline")
+    result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    materialized = {tuple(e.asset_key.path) for e in result.get_asset_materialization_events()}
+    expected = {tuple(k.path) for k in defs.resolve_asset_graph().materializable_asset_keys}
+    assert expected <= materialized, f"not materialized: {expected - materialized}"
+    evaluations = result.get_asset_check_evaluations()
+    failed = [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed]
+    assert not failed
+    names = {e.check_name for e in evaluations}
+    assert {"gx_raw_landing", "gx_mediation", "gx_rating"} <= names
+    assert len(evaluations) > 50, "dbt tests surface as asset checks"
+
+
+def test_the_sensor_requests_a_run_only_for_new_batches(defs, settings):
+    from orchestration.resources import PostgresResource
+    from orchestration.sensors import raw_batches_sensor
+
+    pg = settings.postgres
+    warehouse = PostgresResource(
+        host=pg.host, port=pg.port, user=pg.user, password=pg.password or "", database=pg.database
+    )
+    newest = warehouse.scalar("select max(batch_id) from raw.load_batches")
+    with dg.build_sensor_context(cursor=str(newest), resources={"warehouse": warehouse}) as context:
+        assert isinstance(raw_batches_sensor(context), dg.SkipReason)
+    with dg.build_sensor_context(cursor=str(newest - 1), resources={"warehouse": warehouse}) as context:
+        result = raw_batches_sensor(context)
+        assert isinstance(result, dg.SensorResult) and len(result.run_requests) == 1
+        assert context.cursor == str(newest)
+
+
+CORRUPTIONS = {
+    # a committed batch whose audit says 5 records but none landed
+    "raw_landing": (
+        "insert into raw.load_batches (batch_id, loader_id, records, bytes, parse_errors, partitions, started_at,"
+        " committed_at, poll_ms, decode_ms, copy_ms) select max(batch_id) + 1000, 'test', 5, 0, 0, '[]', now(), now(),"
+        " 0, 0, 0 from raw.load_batches",
+        "delete from raw.load_batches where loader_id = 'test'",
+    ),
+    # a 10-day call slips through
+    "mediation": (
+        "update mediation.mediated_usage set duration_s = duration_s + 864000 where usage_id ="
+        " (select min(usage_id::text)::uuid from mediation.mediated_usage where service = 'voice')",
+        "update mediation.mediated_usage set duration_s = duration_s - 864000 where duration_s >= 864000",
+    ),
+    # a negative charge
+    "rating": (
+        "update rating.int_usage_events_rated set net_amount = net_amount - 1000000 where usage_id ="
+        " (select min(usage_id::text)::uuid from rating.rated_usage where gross_amount > 0)",
+        "update rating.int_usage_events_rated set net_amount = net_amount + 1000000 where net_amount < -100000",
+    ),
+}
+
+
+@pytest.mark.parametrize("suite", sorted(CORRUPTIONS))
+def test_each_expectation_suite_fails_on_corrupted_data(demo_warehouse, settings, pg, suite):
+    url = settings.postgres.sqlalchemy_url()
+    assert run_suites(url, [suite])[0].success
+    corrupt, restore = CORRUPTIONS[suite]
+    try:
+        with pg.cursor() as cur:
+            cur.execute(corrupt)
+            assert cur.rowcount == 1
+        pg.commit()
+        outcome = run_suites(url, [suite])[0]
+        assert not outcome.success and outcome.failed
+    finally:
+        with pg.cursor() as cur:
+            cur.execute(restore)
+        pg.commit()
+    assert run_suites(url, [suite])[0].success
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_dagster_dev_serves_the_asset_graph_and_stops_cleanly(defs, tmp_path):
+    port = free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    proc = subprocess.Popen(
+        [str(REPO_ROOT / ".venv" / "bin" / "dagster"), "dev", "-m", "orchestration.definitions",
+         "-h", "127.0.0.1", "-p", str(port)],
+        cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/server_info", timeout=5) as response:
+                    assert "dagster_webserver_version" in json.load(response)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "dagster dev did not answer within 180 s"
+                assert proc.poll() is None, "dagster dev exited"
+                time.sleep(2)
+        query = json.dumps({"query": "{ assetNodes { assetKey { path } } }"}).encode()
+        while True:  # the code location loads after the webserver answers
+            request = urllib.request.Request(
+                f"{base}/graphql", data=query, headers={"Content-Type": "application/json"}
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                nodes = json.load(response)["data"]["assetNodes"]
+            if nodes or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        paths = {"/".join(n["assetKey"]["path"]) for n in nodes}
+        assert {"kafka/usage_native", "mediation/mediated_usage", "rating/rated_usage"} <= paths
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
+    time.sleep(2)
+    leftovers = [p for p in psutil.process_iter(["pid"]) if _in_group(p, proc.pid)]
+    assert not leftovers, f"processes left behind: {leftovers}"
+
+
+def _in_group(process: psutil.Process, group: int) -> bool:
+    """A live process of the group (an exited child not yet reaped by init is not one)."""
+    try:
+        return os.getpgid(process.pid) == group and process.status() != psutil.STATUS_ZOMBIE
+    except (ProcessLookupError, psutil.NoSuchProcess):
+        return False
