@@ -8,6 +8,9 @@ COPY ingestion ./ingestion
 COPY orchestration ./orchestration
 COPY expectations ./expectations
 COPY dbt_project ./dbt_project
-RUN pip install --no-cache-dir -c constraints.txt .
+RUN pip install --no-cache-dir -c constraints.txt . \
+    # Dagster reads the dbt manifest; parsing needs no database
+    && dbt parse --quiet --project-dir dbt_project --profiles-dir dbt_project \
+    && chown -R nobody dbt_project
 USER nobody
 CMD ["python", "-m", "ingestion", "load", "run"]
