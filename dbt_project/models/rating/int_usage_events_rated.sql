@@ -12,6 +12,8 @@
         post_hook=[
             "create unique index if not exists {{ this.name }}_usage_id_idx on {{ this }} (usage_id)",
             "create index if not exists {{ this.name }}_pair_idx on {{ this }} (subscription_id, cycle_start, start_time)",
+            "create index if not exists {{ this.name }}_pool_idx on {{ this }}"
+            " (subscription_id, cycle_start, service, start_time, usage_id)",
             "create index if not exists {{ this.name }}_batch_idx on {{ this }} (mediated_batch_id)",
         ],
     )
@@ -84,21 +86,31 @@ new_events as (
         )
     ),
 
-    -- what each allowance pool had used before the cut-off (cumulative, so the maximum)
+    -- what each allowance pool had used before the cut-off: the running total of the pair's last event
+    -- of that service before it (only the plan period holding that event can straddle the cut-off;
+    -- a later period starts from zero). One index probe per pair and service.
     pool_base as (
         select
-            previous.subscription_id,
-            previous.cycle_start,
-            previous.plan_period_start,
-            previous.service,
-            max(previous.pool_quantity_through) as quantity_before
-        from {{ this }} as previous
-        inner join cutoffs
-            on
+            cutoffs.subscription_id,
+            cutoffs.cycle_start,
+            last_before.plan_period_start,
+            services.service,
+            last_before.pool_quantity_through as quantity_before
+        from cutoffs
+        cross join (values ('voice'), ('sms'), ('data')) as services (service)
+        inner join lateral (
+            select
+                previous.plan_period_start,
+                previous.pool_quantity_through
+            from {{ this }} as previous
+            where
                 previous.subscription_id = cutoffs.subscription_id
                 and previous.cycle_start = cutoffs.cycle_start
+                and previous.service = services.service
                 and previous.start_time < cutoffs.rerate_from
-        group by previous.subscription_id, previous.cycle_start, previous.plan_period_start, previous.service
+            order by previous.start_time desc, previous.usage_id desc
+            limit 1
+        ) as last_before on true
     ),
 {% endif %}
 
