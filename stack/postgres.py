@@ -194,6 +194,15 @@ def ensure_warehouse(pg: PostgresSettings) -> None:
     conn.close()
 
 
+def drop_database(pg: PostgresSettings, name: str) -> None:
+    """Drop a scratch database (benchmarks), disconnecting its sessions."""
+    conn = connect(pg, database="postgres")
+    conn.autocommit = True
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+    conn.close()
+
+
 def psql_path() -> str | None:
     """A psql client for `make psql`: the wheel's own, else one on PATH."""
     try:

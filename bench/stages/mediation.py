@@ -126,6 +126,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--base", type=int, default=1_000_000)
     parser.add_argument("--incremental", type=int, default=600_000)
+    parser.add_argument("--keep", action="store_true", help="Keep the benchmark database (10M records take ~20 GB).")
     args = parser.parse_args()
     os.environ["PGDATABASE"] = BENCH_DB
 
@@ -134,7 +135,7 @@ def main() -> None:
     from ingestion.profiles import load_profile
     from ingestion.raw_tables import LOADER_DDL, raw_table_ddl
     from ingestion.reference import load_reference
-    from stack.postgres import connect, ensure_warehouse
+    from stack.postgres import connect, drop_database, ensure_warehouse
     from stack.settings import load_settings
 
     settings = load_settings()
@@ -180,6 +181,8 @@ def main() -> None:
         cur.execute("select count(*) from mediation.mediated_usage")
         events = cur.fetchone()[0]
     conn.close()
+    if not args.keep:
+        drop_database(settings.postgres, BENCH_DB)
     print(json.dumps({
         "records": total, "seconds": full_s, "incremental_records": args.incremental,
         "incremental_s": round(incremental_s, 1), "data_tests_s": round(tests_s, 1), "mediated_events": events,

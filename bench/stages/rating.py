@@ -101,18 +101,6 @@ def add_events(conn, first: int, count: int, start: str, span: str, first_batch:
     conn.commit()
 
 
-def drop_database(pg) -> None:
-    from psycopg2 import sql
-
-    from stack.postgres import connect
-
-    conn = connect(pg, database="postgres")
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(BENCH_DB)))
-    conn.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000_000)
@@ -124,7 +112,7 @@ def main() -> None:
     from ingestion.customers import write_crm
     from ingestion.profiles import load_profile
     from ingestion.reference import load_reference
-    from stack.postgres import connect, ensure_warehouse
+    from stack.postgres import connect, drop_database, ensure_warehouse
     from stack.settings import load_settings
 
     settings = load_settings()
@@ -192,7 +180,7 @@ def main() -> None:
         pg_settings = dict(cur.fetchall())
     conn.close()
     if not args.keep:
-        drop_database(settings.postgres)
+        drop_database(settings.postgres, BENCH_DB)
     print(json.dumps({
         "records": args.events, "seconds": full_s, "incremental_events": args.incremental,
         "incremental_s": round(incremental_s, 1), "cycle_totals_s": round(totals_s, 1),
