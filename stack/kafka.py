@@ -144,8 +144,8 @@ class EmbeddedKafka:
                 f"-Dlog4j2.configurationFile={LOG4J_CONFIG}",
                 STORAGE_TOOL,
                 "format",
-                "-t",
-                cluster_id,
+                # one argument: an id that starts with "-" (1 in 64) would otherwise be read as an option
+                f"--cluster-id={cluster_id}",
                 "-c",
                 str(self.config_file),
             ],
