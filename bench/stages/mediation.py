@@ -11,10 +11,11 @@ import argparse
 import datetime as dt
 import io
 import json
-import os
 import time
 import zlib
 from dataclasses import dataclass
+
+from bench.stages.scratch_warehouse import open_scratch_warehouse, timed_dbt
 
 BENCH_DB = "telecom_bench"
 BATCH = 50_000
@@ -113,14 +114,6 @@ def replicate(conn, copy_index: int, base_batches: int, base_span: int, limit_ba
     conn.commit()
 
 
-def timed_dbt(*args: str) -> float:
-    from orchestration.dbt_runner import run_dbt
-
-    started = time.perf_counter()
-    run_dbt(*args, capture=True)
-    return time.perf_counter() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=10_000_000)
@@ -128,21 +121,15 @@ def main() -> None:
     parser.add_argument("--incremental", type=int, default=600_000)
     parser.add_argument("--keep", action="store_true", help="Keep the benchmark database (10M records take ~20 GB).")
     args = parser.parse_args()
-    os.environ["PGDATABASE"] = BENCH_DB
-
     from ingestion.customers import write_crm
     from ingestion.producer import DDL as GENERATOR_DDL
     from ingestion.profiles import load_profile
     from ingestion.raw_tables import LOADER_DDL, raw_table_ddl
     from ingestion.reference import load_reference
-    from stack.postgres import connect, drop_database, ensure_warehouse
-    from stack.settings import load_settings
+    from stack.postgres import drop_database
 
-    settings = load_settings()
-    ensure_warehouse(settings.postgres)
-    conn = connect(settings.postgres)
+    settings, conn = open_scratch_warehouse(BENCH_DB, ("raw", "mediation"))
     with conn.cursor() as cur:
-        cur.execute("drop schema if exists raw cascade; drop schema if exists mediation cascade")
         cur.execute(LOADER_DDL + raw_table_ddl("usage_native") + raw_table_ddl("usage_legacy") + GENERATOR_DDL)
     conn.commit()
     write_crm(conn, load_profile("month"), load_reference())

@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import time
+
+from bench.stages.scratch_warehouse import open_scratch_warehouse, timed_dbt
 
 BENCH_DB = "telecom_bench_rating"
 BATCH = 50_000
@@ -82,14 +82,6 @@ inner join bench_subscribers as subscribers on events.subscriber_index = subscri
 """
 
 
-def timed_dbt(*args: str) -> float:
-    from orchestration.dbt_runner import run_dbt
-
-    started = time.perf_counter()
-    run_dbt(*args, capture=True)
-    return time.perf_counter() - started
-
-
 def add_events(conn, first: int, count: int, start: str, span: str, first_batch: int, subscribers: int) -> None:
     with conn.cursor() as cur:
         cur.execute(
@@ -107,20 +99,12 @@ def main() -> None:
     parser.add_argument("--incremental", type=int, default=600_000)
     parser.add_argument("--keep", action="store_true", help="Keep the benchmark database (10M events take ~15 GB).")
     args = parser.parse_args()
-    os.environ["PGDATABASE"] = BENCH_DB
-
     from ingestion.customers import write_crm
     from ingestion.profiles import load_profile
     from ingestion.reference import load_reference
-    from stack.postgres import connect, drop_database, ensure_warehouse
-    from stack.settings import load_settings
+    from stack.postgres import drop_database
 
-    settings = load_settings()
-    ensure_warehouse(settings.postgres)
-    conn = connect(settings.postgres)
-    with conn.cursor() as cur:
-        cur.execute("drop schema if exists mediation cascade; drop schema if exists rating cascade")
-    conn.commit()
+    settings, conn = open_scratch_warehouse(BENCH_DB, ("mediation", "rating"))
     profile = load_profile("month")
     write_crm(conn, profile, load_reference())
     timed_dbt("seed")
