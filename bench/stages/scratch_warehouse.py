@@ -8,6 +8,7 @@ import time
 
 def open_scratch_warehouse(database: str, drop_schemas: tuple[str, ...]):
     """Point every client (dbt included, through PGDATABASE) at `database`, create it, empty `drop_schemas`."""
+
     from stack.postgres import connect, ensure_warehouse
     from stack.settings import load_settings
 

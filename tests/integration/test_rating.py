@@ -133,6 +133,38 @@ def test_each_rating_check_fails_on_bad_data(demo_warehouse, pg, test_name, tamp
     run_dbt("test", "--select", test_name, capture=True)
 
 
+@pytest.mark.parametrize(
+    ("test_name", "corrupt", "restore"),
+    [
+        # a second row for the same key and days as rate 1
+        ("assert_rate_cards_do_not_overlap",
+         "insert into reference.rate_cards select rate_id + 100000, plan_id, service, direction, zone, time_band,"
+         " price, connect_fee, minimum_charge, initial_increment, subsequent_increment, valid_from, valid_to"
+         " from reference.rate_cards where rate_id = 1",
+         "delete from reference.rate_cards where rate_id > 100000"),
+        # a prefix longer than the longest-prefix match looks at
+        ("assert_destination_prefixes_fit_the_match_depth",
+         "insert into reference.destinations (prefix, zone, number_kind, number_length, description)"
+         " values ('3361234', 'national_mobile', 'e164', 11, 'test: too long')",
+         "delete from reference.destinations where description = 'test: too long'"),
+    ],
+)  # fmt: skip
+def test_each_reference_check_fails_on_bad_seed_rows(demo_warehouse, pg, test_name, corrupt, restore):
+    run_dbt("test", "--select", test_name, capture=True)
+    try:
+        with pg.cursor() as cur:
+            cur.execute(corrupt)
+            assert cur.rowcount == 1
+        pg.commit()
+        with pytest.raises(UserError):
+            run_dbt("test", "--select", test_name, capture=True)
+    finally:
+        with pg.cursor() as cur:
+            cur.execute(restore)
+        pg.commit()
+    run_dbt("test", "--select", test_name, capture=True)
+
+
 def test_a_run_without_new_events_rates_nothing_again(demo_warehouse, pg):
     run_dbt("run", "--select", "int_usage_events_rated", capture=True)
     before = fetch(pg, "select max(rated_at), count(*) from rating.int_usage_events_rated")[0]
