@@ -6,6 +6,8 @@ already holds the demo stream is not produced again, and the loader lands each o
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from pathlib import Path
 
@@ -18,6 +20,9 @@ from ingestion.loader import LoaderConfig, RawLoader
 from ingestion.producer import produce_stream
 from ingestion.profiles import load_profile
 from ingestion.reference import load_reference
+from invoicing.cli import default_output_dir
+from invoicing.documents import Selection, load_documents
+from invoicing.render import render_all
 from orchestration.dbt_runner import run_dbt
 from stack.cli_support import UserError, run_cli
 from stack.kafka import client_config
@@ -90,6 +95,32 @@ def print_rating_summary(settings: Settings) -> None:
     conn.close()
 
 
+def demo_billing_vars(profile) -> dict[str, str]:
+    """Bill the generated period's first cycle month as of its last day: every cycle of that month has
+    ended and passed its grace days, whatever today's date is, so the demo always issues the same invoices."""
+    return {
+        "billing_date": profile.end_date.isoformat(),
+        "billing_cycle_month": profile.start_date.strftime("%Y-%m"),
+    }
+
+
+def render_and_summarize(settings: Settings, cycle_month: str, shown: int = 3) -> None:
+    with connect(settings.postgres) as conn, conn.cursor() as cur:
+        cur.execute(
+            "select document_type, count(*), sum(total_amount), min(currency) from billing.invoices"
+            " where cycle_month = %s group by document_type order by document_type",
+            (cycle_month,),
+        )
+        for document_type, count, total, currency in cur.fetchall():
+            click.echo(f"    issued {count} {document_type.replace('_', ' ')}s, total billed {total:.2f} {currency}")
+        documents = load_documents(conn, Selection(cycle_month=cycle_month))
+    conn.close()
+    stats = render_all(documents, default_output_dir(), workers=os.cpu_count() or 1)
+    click.echo(f"    {stats.written} documents written, {stats.kept} already present, under {default_output_dir()}/")
+    for path in sorted(stats.paths)[:shown]:
+        click.echo(f"      {path}")
+
+
 def step(title: str) -> None:
     click.secho(f"==> {title}", bold=True)
 
@@ -142,11 +173,15 @@ def cli(profile_name: str, legacy_file: Path) -> None:
         if rows != produced[topic]:
             raise UserError(f"{topic}: landed {rows} but the topic holds {produced[topic]} messages")
 
-    step("dbt build (seeds, staging, mediation, rating)")
-    run_dbt("build", "--quiet")
-    click.echo("    dbt build passed (data tests, unit tests and the reconciliation test included)")
+    billing = demo_billing_vars(profile)
+    step(f"dbt build (seeds, staging, mediation, rating, billing as of {billing['billing_date']})")
+    run_dbt("build", "--quiet", "--vars", json.dumps(billing))
+    click.echo("    dbt build passed (data tests, unit tests and the reconciliation tests included)")
     print_mediation_summary(settings)
     print_rating_summary(settings)
+
+    step(f"invoice documents for cycle {billing['billing_cycle_month']} (JSON, Factur-X XML, PDF/A-3)")
+    render_and_summarize(settings, billing["billing_cycle_month"])
     click.echo("demo done. `make down` stops the stack; data stays in the local state folder.")
 
 

@@ -243,7 +243,7 @@ select
     all_lines.amount,
     all_lines.is_taxable,
     case when all_lines.is_taxable then cycle_tax_rates.tax_rate_id end as tax_rate_id,
-    case when all_lines.is_taxable then cycle_tax_rates.vat_category else 'O' end as vat_category,
+    case when all_lines.is_taxable then cycle_tax_rates.vat_category else 'E' end as vat_category,
     case when all_lines.is_taxable then cycle_tax_rates.tax_rate else 0 end::numeric(6, 4) as tax_rate
 from all_lines
 inner join cycle_tax_rates

@@ -1,4 +1,4 @@
--- grain: one row per invoice and VAT rate (category O collects the lines outside VAT's scope)
+-- grain: one row per invoice and VAT rate (category E collects the lines VAT does not apply to)
 select
     invoice_number,
     customer_id,

@@ -242,7 +242,7 @@ invoice_tax_lines as (
         null::date as period_start,
         null::date as period_end,
         case
-            when vat_category = 'O' then 'Not subject to VAT'
+            when vat_category = 'E' then 'Exempt from VAT'
             else 'VAT ' || to_char(tax_rate * 100, 'FM990.09') || ' %'
         end as description,
         sum(amount)::numeric(20, 3) as quantity,
