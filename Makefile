@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STACK := $(PY) -m stack
 PYTEST_ARGS ?=
 
-.PHONY: help setup up down status demo test test-unit lint format bench loader psql clean dagster dagster-manifest expectations
+.PHONY: help setup system-deps up down status demo test test-unit lint format bench loader psql clean dagster dagster-manifest expectations invoices
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -18,8 +18,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $(STAMP)
 
-setup: $(STAMP) ## install Python dependencies and the Kafka jars
+setup: $(STAMP) system-deps ## install Python dependencies, the Kafka jars and the Debian tools the tests use
 	$(STACK) install
+
+system-deps: ## pdftoppm (poppler-utils) for invoice previews; installed with apt-get when missing
+	@command -v pdftoppm >/dev/null 2>&1 || { \
+		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
+		else echo "pdftoppm is missing: install poppler-utils (apt-get install poppler-utils)"; exit 1; fi; }
 
 up: setup ## start the local stack (embedded PostgreSQL + Kafka); a no-op if it runs
 	$(STACK) up
@@ -44,6 +50,10 @@ dagster: up dagster-manifest ## the Dagster UI on http://127.0.0.1:3000 against 
 	eval "$$($(STACK) env)" && export PATH="$(CURDIR)/$(VENV)/bin:$$PATH" \
 		DAGSTER_HOME="$$(cd "$${TELECOM_STATE_DIR:-.local}/dagster" && pwd)" && \
 		exec $(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+invoices: up ## render the issued invoices of one cycle: make invoices CYCLE=2026-09
+	@test -n "$(CYCLE)" || { echo "usage: make invoices CYCLE=YYYY-MM"; exit 2; }
+	eval "$$($(STACK) env)" && $(PY) -m invoicing render --cycle $(CYCLE)
 
 expectations: up ## run the Great Expectations suites and build their data docs
 	eval "$$($(STACK) env)" && $(PY) -m expectations
