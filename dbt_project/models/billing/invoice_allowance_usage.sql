@@ -29,12 +29,13 @@ plan_pools as (
     from plan_periods
     inner join {{ ref('plans') }} as plans on plan_periods.plan_id = plans.plan_id
     cross join {{ ref('rating_config') }} as rating_config
-    cross join lateral (
-        values
-        ('voice', plans.voice_allowance_min::numeric * rating_config.voice_unit_seconds),
-        ('sms', plans.sms_allowance::numeric),
-        ('data', plans.data_allowance_mb::numeric * rating_config.data_unit_bytes)
-    ) as services (service, allowance_units)
+    cross join
+        lateral (
+            values
+            ('voice', plans.voice_allowance_min::numeric * rating_config.voice_unit_seconds),
+            ('sms', plans.sms_allowance::numeric),
+            ('data', plans.data_allowance_mb::numeric * rating_config.data_unit_bytes)
+        ) as services (service, allowance_units)
     group by plan_periods.invoice_number, plan_periods.subscription_id, plan_periods.msisdn, services.service
 ),
 
