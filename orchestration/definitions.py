@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from orchestration.assets.billing import billing_dbt_assets, billing_job, daily_billing_schedule, invoice_documents
 from orchestration.assets.dbt import telecom_dbt_assets
 from orchestration.assets.ingestion import crm_customer_base, raw_landing, usage_corrections, usage_stream
 from orchestration.checks.quality import freshness_checks, freshness_sensor, gx_checks
@@ -12,14 +13,24 @@ from orchestration.sensors import raw_batches_sensor, streaming_mediation_job
 
 demo_pipeline_job = dg.define_asset_job(
     "demo_pipeline",
-    selection=dg.AssetSelection.all(),
-    description="The whole graph on the demo profile: CRM, stream, raw landing, dbt, checks.",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("billing"),
+    description="The graph up to rating on the demo profile: CRM, stream, raw landing, dbt, checks "
+    "(billing is partitioned by cycle month: the daily_billing job).",
 )
 
 defs = dg.Definitions(
-    assets=[crm_customer_base, usage_stream, raw_landing, usage_corrections, telecom_dbt_assets],
+    assets=[
+        crm_customer_base,
+        usage_stream,
+        raw_landing,
+        usage_corrections,
+        telecom_dbt_assets,
+        billing_dbt_assets,
+        invoice_documents,
+    ],
     asset_checks=[*gx_checks, *freshness_checks],
-    jobs=[streaming_mediation_job, demo_pipeline_job],
+    jobs=[streaming_mediation_job, demo_pipeline_job, billing_job],
+    schedules=[daily_billing_schedule],
     sensors=[raw_batches_sensor, freshness_sensor],
     resources=build_resources(),
 )

@@ -105,7 +105,8 @@ def main() -> None:
     from stack.postgres import drop_database
 
     settings, conn = open_scratch_warehouse(BENCH_DB, ("mediation", "rating"))
-    profile = load_profile("month")
+    # one line per customer: 100k customers, the billing stages' volume
+    profile = load_profile("month", {"customers_per_subscriber": 1.0})
     write_crm(conn, profile, load_reference())
     timed_dbt("seed")
     timed_dbt("run", "--select", "stg_crm__customers", "stg_crm__subscriptions", "stg_crm__subscription_plans")

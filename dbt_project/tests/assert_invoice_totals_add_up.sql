@@ -1,3 +1,4 @@
+{{ config(meta={"dagster": {"ref": {"name": "invoices"}}}) }}
 -- Every issued invoice adds up to the cent: each tax is round(its base × rate, 2), its base is the sum of the
 -- lines at that rate, and the total is lines + taxes (billing rule 6). Returns the invoices that do not.
 with

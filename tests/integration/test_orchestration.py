@@ -47,7 +47,8 @@ def test_the_whole_graph_materializes_in_process_with_every_check_passing(defs):
     result = job.execute_in_process(instance=dg.DagsterInstance.ephemeral())
     assert result.success
     materialized = {tuple(e.asset_key.path) for e in result.get_asset_materialization_events()}
-    expected = {tuple(k.path) for k in defs.resolve_asset_graph().materializable_asset_keys}
+    graph = defs.resolve_asset_graph()
+    expected = {tuple(k.path) for k in graph.materializable_asset_keys if not graph.get(k).is_partitioned}
     assert expected <= materialized, f"not materialized: {expected - materialized}"
     evaluations = result.get_asset_check_evaluations()
     failed = [(e.asset_key.to_user_string(), e.check_name) for e in evaluations if not e.passed]
@@ -55,6 +56,33 @@ def test_the_whole_graph_materializes_in_process_with_every_check_passing(defs):
     names = {e.check_name for e in evaluations}
     assert {"gx_raw_landing", "gx_mediation", "gx_rating"} <= names
     assert len(evaluations) > 50, "dbt tests surface as asset checks"
+
+
+def test_a_billing_partition_bills_its_cycle_month_and_renders_the_documents(defs):
+    job = defs.resolve_job_def("daily_billing")
+    result = job.execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        partition_key="2026-09-01",
+        run_config={"ops": {"billing_dbt_assets": {"config": {"billing_date": "2026-11-04"}}}},
+    )
+    assert result.success
+    materialized = {tuple(e.asset_key.path) for e in result.get_asset_materialization_events()}
+    assert {
+        ("billing", "issued_invoice_items"),
+        ("billing", "invoices"),
+        ("billing", "invoice_documents"),
+    } <= materialized
+    documents = next(
+        e.materialization.metadata
+        for e in result.get_asset_materialization_events()
+        if e.asset_key.path == ["billing", "invoice_documents"]
+    )
+    assert documents["invoices"].value > 100
+    assert documents["amount_billed"].value.endswith(" EUR")
+    assert str(documents["folder"].value).endswith("2026-09")
+    failed = [e.check_name for e in result.get_asset_check_evaluations() if not e.passed]
+    assert not failed
+    assert "assert_invoice_totals_add_up" in {e.check_name for e in result.get_asset_check_evaluations()}
 
 
 def test_the_sensor_requests_a_run_only_for_new_batches(defs, settings):

@@ -1,6 +1,10 @@
 """Pure pieces of the Dagster code location and the GX suites, without a warehouse."""
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import great_expectations as gx
+import pytest
 
 from expectations.suites import SUITES
 from orchestration.checks.quality import SUITE_ASSETS, gx_checks
@@ -34,3 +38,44 @@ def test_every_suite_is_a_select_with_expectations_on_its_columns():
         assert suite.expectations and all(isinstance(e, gx.expectations.Expectation) for e in suite.expectations)
         columns = [e.column for e in suite.expectations if hasattr(e, "column")]
         assert all(column in suite.query for column in columns), suite.name
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        ("2026-10-24", "2026-09"),  # the 22 September cycle ended on 22 October, plus 2 grace days
+        ("2026-11-03", "2026-10"),  # the 1 October cycle ended on 1 November
+        ("2027-01-03", "2026-12"),  # across the year end
+        ("2026-03-02", "2026-01"),  # 28 January to 28 February, in a 28-day February
+        ("2026-10-31", None),  # a cycle would have ended on the 29th: no bill-cycle day is over 28
+        ("2026-10-02", None),  # ... or on the 30th
+    ],
+)
+def test_the_daily_schedule_bills_the_cycle_month_that_turned_billable(day, expected):
+    from orchestration.assets.billing import billable_cycle_month
+
+    assert billable_cycle_month(dt.date.fromisoformat(day), grace_days=2) == expected
+
+
+def test_the_schedule_requests_the_partition_with_the_billing_date():
+    import dagster as dg
+
+    from orchestration.assets.billing import daily_billing_schedule
+
+    paris = ZoneInfo("Europe/Paris")
+    context = dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 10, 24, 6, tzinfo=paris))
+    request = daily_billing_schedule(context)
+    assert isinstance(request, dg.RunRequest)
+    assert request.partition_key == "2026-09-01"
+    assert request.run_config == {"ops": {"billing_dbt_assets": {"config": {"billing_date": "2026-10-24"}}}}
+    skipped = daily_billing_schedule(
+        dg.build_schedule_context(scheduled_execution_time=dt.datetime(2026, 10, 31, 6, tzinfo=paris))
+    )
+    assert isinstance(skipped, dg.SkipReason)
+
+
+def test_a_partition_becomes_the_dbt_billing_vars():
+    from orchestration.assets.billing import billing_vars
+
+    assert billing_vars("2026-09-01", "2026-10-24") == {"billing_date": "2026-10-24", "billing_cycle_month": "2026-09"}
+    assert billing_vars("2026-09-01")["billing_date"] == dt.datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
