@@ -25,7 +25,7 @@ MAX_CYCLE_NET = 25_000
 @dataclass(frozen=True)
 class Suite:
     name: str
-    layer: str  # raw, mediation, rating: the Dagster asset the suite checks
+    layer: str  # raw, mediation, rating, billing: the Dagster asset the suite checks
     query: str
     expectations: list = field(default_factory=list)
 
@@ -140,6 +140,66 @@ SUITES = [
             gx.expectations.ExpectColumnValuesToBeBetween(column="mo_without_rate", min_value=0, max_value=0),
             gx.expectations.ExpectColumnValuesToBeBetween(column="min_cycle_net", min_value=0),
             gx.expectations.ExpectColumnValuesToBeBetween(column="max_cycle_net", min_value=0, max_value=MAX_CYCLE_NET),
+        ],
+    ),
+    # billing: per cycle month that has invoices, every billable customer got one, every invoice adds up to
+    # the cent, and no series and year has a gap; months not billed yet are the daily schedule's business
+    Suite(
+        name="billing",
+        layer="billing",
+        query="""
+            with invoiced as (
+                select cycle_month, count(distinct customer_id) as invoiced_customers, count(*) as invoices
+                from billing.invoices
+                group by cycle_month
+            ),
+            billable as (
+                select cycle_month, count(distinct customer_id) as billable_customers
+                from billing.billing_cycles
+                where cycle_state = 'billable'
+                group by cycle_month
+            ),
+            line_sums as (
+                select invoice_number, sum(amount) as lines from billing.invoice_lines group by invoice_number
+            ),
+            tax_sums as (
+                select invoice_number, sum(tax_amount) as taxes from billing.invoice_taxes group by invoice_number
+            ),
+            not_adding_up as (
+                select invoices.cycle_month, count(*) as invoices_not_adding_up
+                from billing.invoices as invoices
+                left join line_sums using (invoice_number)
+                left join tax_sums using (invoice_number)
+                where invoices.total_amount <> coalesce(line_sums.lines, 0) + coalesce(tax_sums.taxes, 0)
+                group by invoices.cycle_month
+            ),
+            numbering as (
+                select coalesce(sum(last_sequence - issued), 0) + coalesce(sum(first_sequence - 1), 0) as number_gaps
+                from (
+                    select max(invoice_sequence) as last_sequence, min(invoice_sequence) as first_sequence,
+                           count(distinct invoice_sequence) as issued
+                    from billing.invoices group by series, invoice_year
+                ) as series
+            )
+            select
+                invoiced.cycle_month,
+                invoiced.invoices,
+                invoiced.invoiced_customers,
+                coalesce(billable.billable_customers, invoiced.invoiced_customers) as billable_customers,
+                coalesce(not_adding_up.invoices_not_adding_up, 0) as invoices_not_adding_up,
+                numbering.number_gaps
+            from invoiced
+            left join billable using (cycle_month)
+            left join not_adding_up using (cycle_month)
+            cross join numbering
+        """,
+        expectations=[
+            gx.expectations.ExpectColumnPairValuesToBeEqual(
+                column_A="invoiced_customers", column_B="billable_customers"
+            ),
+            gx.expectations.ExpectColumnValuesToBeBetween(column="invoices_not_adding_up", min_value=0, max_value=0),
+            gx.expectations.ExpectColumnValuesToBeBetween(column="number_gaps", min_value=0, max_value=0),
+            gx.expectations.ExpectTableRowCountToBeBetween(min_value=1),
         ],
     ),
 ]

@@ -5,7 +5,6 @@ Materializing it bills, as of the run's billing date, every cycle of that month 
 was not issued yet; issued invoices never change, so re-running a partition issues nothing new.
 """
 
-
 import csv
 import datetime as dt
 import json

@@ -7,11 +7,12 @@ import dagster as dg
 from expectations.suites import SUITES
 from orchestration.resources import GreatExpectationsResource, PostgresResource
 
-# which asset each suite guards: the raw landing, the mediated events, the rated events
+# which asset each suite guards: the raw landing, the mediated events, the rated events, the invoices
 SUITE_ASSETS = {
     "raw": dg.AssetKey(["kafka", "usage_native"]),
     "mediation": dg.AssetKey(["mediation", "mediated_usage"]),
     "rating": dg.AssetKey(["rating", "rated_usage"]),
+    "billing": dg.AssetKey(["billing", "invoices"]),
 }
 
 

@@ -102,6 +102,11 @@ def test_the_sensor_requests_a_run_only_for_new_batches(defs, settings):
         assert context.cursor == str(newest)
 
 
+LAST_TAX_OF_FIRST_INVOICE = (
+    "item_type = 'tax' and (invoice_number, item_number) = (select invoice_number, max(item_number)"
+    " from billing.issued_invoice_items where invoice_number = (select min(invoice_number) from billing.invoices)"
+    " group by invoice_number)"
+)
 CORRUPTIONS = {
     # a committed batch whose audit says 5 records but none landed
     "raw_landing": (
@@ -121,6 +126,13 @@ CORRUPTIONS = {
         "update rating.int_usage_events_rated set net_amount = net_amount - 1000000 where usage_id ="
         " (select min(usage_id::text)::uuid from rating.rated_usage where gross_amount > 0)",
         "update rating.int_usage_events_rated set net_amount = net_amount + 1000000 where net_amount < -100000",
+    ),
+    # an invoice whose tax no longer adds up (the register's trigger is lifted for the test only)
+    "billing": (
+        "alter table billing.issued_invoice_items disable trigger refuse_row_change;"
+        f" update billing.issued_invoice_items set amount = amount + 0.01 where {LAST_TAX_OF_FIRST_INVOICE}",
+        f"update billing.issued_invoice_items set amount = amount - 0.01 where {LAST_TAX_OF_FIRST_INVOICE};"
+        " alter table billing.issued_invoice_items enable trigger refuse_row_change",
     ),
 }
 

@@ -26,7 +26,7 @@ def test_dbt_groups_follow_the_project_folders():
 def test_every_suite_guards_an_asset_and_becomes_a_blocking_check():
     assert {suite.layer for suite in SUITES} <= set(SUITE_ASSETS)
     names = {suite.name for suite in SUITES}
-    assert len(names) == len(SUITES) == 3
+    assert len(names) == len(SUITES) == 4
     specs = [spec for check in gx_checks for spec in check.check_specs]
     assert {spec.name for spec in specs} == {f"gx_{name}" for name in names}
     assert all(spec.blocking for spec in specs)
@@ -79,3 +79,27 @@ def test_a_partition_becomes_the_dbt_billing_vars():
 
     assert billing_vars("2026-09-01", "2026-10-24") == {"billing_date": "2026-10-24", "billing_cycle_month": "2026-09"}
     assert billing_vars("2026-09-01")["billing_date"] == dt.datetime.now(ZoneInfo("Europe/Paris")).date().isoformat()
+
+
+def test_the_freshness_checks_fail_once_raw_and_rated_data_are_over_an_hour_old():
+    import dagster as dg
+    from dagster._core.test_utils import freeze_time
+
+    from orchestration.checks.quality import freshness_checks
+
+    keys = [dg.AssetKey(["kafka", "usage_native"]), dg.AssetKey(["rating", "rated_usage"])]
+    job = dg.define_asset_job("freshness", selection=dg.AssetSelection.checks(*freshness_checks))
+    defs = dg.Definitions(assets=[dg.AssetSpec(k) for k in keys], asset_checks=freshness_checks, jobs=[job])
+    instance = dg.DagsterInstance.ephemeral()
+    updated = dt.datetime(2026, 11, 22, 10, tzinfo=dt.UTC)
+    with freeze_time(updated):
+        for key in keys:
+            instance.report_runless_asset_event(dg.AssetMaterialization(key))
+
+    def evaluate(at: dt.datetime) -> dict[str, bool]:
+        with freeze_time(at):
+            result = defs.resolve_job_def("freshness").execute_in_process(instance=instance)
+        return {e.asset_key.to_user_string(): e.passed for e in result.get_asset_check_evaluations()}
+
+    assert evaluate(updated + dt.timedelta(minutes=30)) == {"kafka/usage_native": True, "rating/rated_usage": True}
+    assert evaluate(updated + dt.timedelta(hours=2)) == {"kafka/usage_native": False, "rating/rated_usage": False}
