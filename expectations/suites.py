@@ -161,17 +161,26 @@ SUITES = [
                 group by cycles.cycle_month
             ),
             line_sums as (
-                select invoice_number, sum(amount) as lines from billing.invoice_lines group by invoice_number
+                select invoice_number, vat_category, tax_rate_id, sum(amount) as lines
+                from billing.invoice_lines
+                group by invoice_number, vat_category, tax_rate_id
             ),
-            tax_sums as (
-                select invoice_number, sum(tax_amount) as taxes from billing.invoice_taxes group by invoice_number
+            -- a tax must be round(its base × rate, 2) and its base the sum of the lines at that rate
+            wrong_taxes as (
+                select distinct taxes.invoice_number
+                from billing.invoice_taxes as taxes
+                left join line_sums
+                    on line_sums.invoice_number = taxes.invoice_number
+                    and line_sums.vat_category = taxes.vat_category
+                    and line_sums.tax_rate_id is not distinct from taxes.tax_rate_id
+                where taxes.tax_amount <> round(taxes.taxable_amount * taxes.tax_rate, 2)
+                    or taxes.taxable_amount <> coalesce(line_sums.lines, 0)
             ),
             not_adding_up as (
                 select invoices.cycle_month, count(*) as invoices_not_adding_up
                 from billing.invoices as invoices
-                left join line_sums using (invoice_number)
-                left join tax_sums using (invoice_number)
-                where invoices.total_amount <> coalesce(line_sums.lines, 0) + coalesce(tax_sums.taxes, 0)
+                where invoices.total_amount <> invoices.subtotal_amount + invoices.tax_amount
+                    or invoices.invoice_number in (select invoice_number from wrong_taxes)
                 group by invoices.cycle_month
             ),
             numbering as (
