@@ -39,16 +39,21 @@ tax_mismatches as (
         or taxes.tax_amount <> round(taxes.taxable_amount * taxes.tax_rate, 2)
 ),
 
+invoice_subtotals as (
+    select
+        invoice_number,
+        sum(taxable_amount) as subtotal_amount
+    from lines
+    group by invoice_number
+),
+
 total_mismatches as (
     select invoices.invoice_number
     from {{ ref('invoices') }} as invoices
+    left join invoice_subtotals on invoices.invoice_number = invoice_subtotals.invoice_number
     where
         invoices.total_amount <> invoices.subtotal_amount + invoices.tax_amount
-        or invoices.subtotal_amount
-        <> (
-            select sum(lines.taxable_amount) from lines
-            where lines.invoice_number = invoices.invoice_number
-        )
+        or invoices.subtotal_amount <> coalesce(invoice_subtotals.subtotal_amount, 0)
         or (invoices.total_amount < 0) <> (invoices.document_type = 'credit_note')
 )
 

@@ -1,5 +1,7 @@
 -- grain: one row per customer and bill cycle in which at least one of the customer's lines was active.
 -- A cycle is [bill-cycle day of month M, same day of M+1) in local dates, billable once ended plus grace_days.
+{{ config(materialized='table', post_hook='analyze {{ this }}') }}
+
 with
 
 config as (

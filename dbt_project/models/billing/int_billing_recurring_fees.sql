@@ -1,5 +1,7 @@
 -- grain: one row per plan period of a line inside a bill cycle (activation, termination and plan changes cut it).
 -- fee = monthly_fee × active days / cycle days, to the cent; the activation day counts, the termination day does not.
+{{ config(materialized='table', post_hook='analyze {{ this }}') }}
+
 with
 
 cycles as (

@@ -1,7 +1,7 @@
 -- grain: one row per line, bill cycle, service and zone class: the rated usage an invoice shows on one line.
 -- amount is the rated net summed, then rounded to the cent (billing rule 4); every cycle since go-live is kept,
 -- so that issuing can compare an invoiced cycle with what rating says now (late usage, re-rating).
-{{ config(materialized='table') }}
+{{ config(materialized='table', post_hook='analyze {{ this }}') }}
 
 with
 

@@ -1,7 +1,7 @@
 -- grain: one row per line of the invoice each billable cycle would get, before adjustments, taxes and numbering.
 -- Lines: prorated recurring fees, usage per (line, service, zone class), regulatory fees. issued_invoice_items
 -- takes the cycles not issued yet from here.
-{{ config(materialized='table') }}
+{{ config(materialized='table', post_hook='analyze {{ this }}') }}
 
 with
 
