@@ -56,20 +56,13 @@ select
     plan_pools.subscription_id,
     plan_pools.msisdn,
     plan_pools.service,
-    case plan_pools.service when 'voice' then 'minute' when 'data' then 'MB' else 'message' end as quantity_unit,
+    {{ printed_unit('plan_pools.service') }} as quantity_unit,
     coalesce(usage.used_quantity, 0)::numeric(20, 3) as used_quantity,
     coalesce(usage.allowance_used, 0)::numeric(20, 3) as allowance_used,
     case
         when not plan_pools.is_unlimited
-            then round(
-                plan_pools.included_units / case plan_pools.service
-                    when 'voice' then rating_config.voice_unit_seconds
-                    when 'data' then rating_config.data_unit_bytes
-                    else 1
-                end,
-                3
-            )
-    end::numeric(20, 3) as allowance_included,
+            then {{ in_printed_units('plan_pools.included_units', 'plan_pools.service', 'rating_config') }}
+    end as allowance_included,
     plan_pools.is_unlimited
 from plan_pools
 cross join {{ ref('rating_config') }} as rating_config

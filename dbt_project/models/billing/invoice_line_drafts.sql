@@ -83,24 +83,10 @@ usage_lines as (
         usage.cycle_end as period_end,
         case usage.service when 'sms' then 'SMS' else initcap(usage.service) end
         || ', ' || usage.zone_class as description,
-        round(
-            usage.rounded_quantity / case usage.service
-                when 'voice' then rating_units.voice_unit_seconds
-                when 'data' then rating_units.data_unit_bytes
-                else 1
-            end,
-            3
-        )::numeric(20, 3) as quantity,
-        case usage.service when 'voice' then 'minute' when 'data' then 'MB' else 'message' end as quantity_unit,
+        {{ in_printed_units('usage.rounded_quantity', 'usage.service', 'rating_units') }} as quantity,
+        {{ printed_unit('usage.service') }} as quantity_unit,
         usage.events,
-        round(
-            usage.allowance_drawn / case usage.service
-                when 'voice' then rating_units.voice_unit_seconds
-                when 'data' then rating_units.data_unit_bytes
-                else 1
-            end,
-            3
-        )::numeric(20, 3) as allowance_used,
+        {{ in_printed_units('usage.allowance_drawn', 'usage.service', 'rating_units') }} as allowance_used,
         round(usage.gross_amount, 2)::numeric(14, 2) as gross_amount,
         -- shown so that gross − discount = amount on the printed line
         (round(usage.gross_amount, 2) - usage.amount)::numeric(14, 2) as discount_amount,
