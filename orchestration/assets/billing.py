@@ -33,6 +33,9 @@ def operator_timezone() -> ZoneInfo:
     return ZoneInfo(_seed_row("rating_config")["timezone"])
 
 
+# one partition per run: each run bills one cycle month (the dbt vars hold a single month)
+ONE_MONTH_PER_RUN = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
+
 billing_partitions = dg.MonthlyPartitionsDefinition(
     start_date=_seed_row("billing_config")["billing_start_date"], timezone=str(operator_timezone())
 )
@@ -66,6 +69,7 @@ def billable_cycle_month(day: dt.date, grace_days: int) -> str | None:
     project=telecom_project,
     select=BILLING_MODELS,
     partitions_def=billing_partitions,
+    backfill_policy=ONE_MONTH_PER_RUN,
     dagster_dbt_translator=TelecomDbtTranslator(),
     retry_policy=dg.RetryPolicy(max_retries=2, delay=15),
 )
@@ -79,6 +83,7 @@ def billing_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, c
     key=["billing", "invoice_documents"],
     group_name="billing",
     partitions_def=billing_partitions,
+    backfill_policy=ONE_MONTH_PER_RUN,
     deps=[dg.AssetKey(["billing", "invoices"]), dg.AssetKey(["billing", "invoice_allowance_usage"])],
     retry_policy=dg.RetryPolicy(max_retries=2, delay=15),
     kinds={"python", "pdf"},
