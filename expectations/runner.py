@@ -6,6 +6,7 @@ environment when it connects, so no credential is written to the context's files
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import os
 from contextlib import contextmanager
@@ -13,6 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import great_expectations as gx
+import psycopg2
+
+from reporting.run_history import expectation_records, record_quality_results
 
 from expectations.suites import SUITES, SUITES_BY_NAME, Suite
 
@@ -95,6 +99,7 @@ def _run_suites(database_url: str, names: list[str] | None, build_docs: bool) ->
         results = list(checkpoint.run().run_results.values())
     else:
         results = [d.run() for d in selected]
+    record_history(database_url, suites, results)
     outcomes = []
     for suite, result in zip(suites, results, strict=True):
         failed = [
@@ -104,3 +109,14 @@ def _run_suites(database_url: str, names: list[str] | None, build_docs: bool) ->
         ]
         outcomes.append(SuiteOutcome(suite.name, bool(result.success), len(result.results), failed))
     return outcomes
+
+
+def record_history(database_url: str, suites: list[Suite], results: list) -> None:
+    """Every validation goes to raw.quality_check_results, for the pipeline-health marts."""
+    validated_at = dt.datetime.now(dt.UTC).isoformat()
+    conn = psycopg2.connect(database_url.replace("postgresql+psycopg2://", "postgresql://", 1))
+    try:
+        for suite, result in zip(suites, results, strict=True):
+            record_quality_results(conn, suite.name, validated_at, expectation_records(result))
+    finally:
+        conn.close()

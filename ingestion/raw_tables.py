@@ -20,8 +20,40 @@ RAW_COLUMNS = (
     "payload", "payload_json", "parse_error", "batch_id",
 )  # fmt: skip
 
-LOADER_DDL = """
+# The pipeline's own run history: dbt's run_results.json and Great Expectations results, one row per
+# node or expectation and run. The monitoring marts read them; reporting.run_history writes them.
+RUN_HISTORY_DDL = """
 create schema if not exists raw;
+create table if not exists raw.dbt_run_results (
+    invocation_id uuid not null,
+    unique_id text not null,
+    command text not null,
+    generated_at timestamptz not null,
+    resource_type text not null,
+    status text not null,
+    execution_time_s numeric(12, 3) not null,
+    rows_affected bigint,
+    failures bigint,
+    message text,
+    loaded_at timestamptz not null default now(),
+    primary key (invocation_id, unique_id)
+);
+create table if not exists raw.quality_check_results (
+    validation_id uuid not null,
+    expectation_index int not null,
+    suite_name text not null,
+    validated_at timestamptz not null,
+    expectation_type text not null,
+    column_name text,
+    success boolean not null,
+    observed_value text,
+    unexpected_count bigint,
+    loaded_at timestamptz not null default now(),
+    primary key (validation_id, expectation_index)
+);
+"""
+
+LOADER_DDL = RUN_HISTORY_DDL + """
 create table if not exists raw.loader_offsets (
     topic text not null,
     partition int not null,

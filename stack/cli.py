@@ -144,8 +144,13 @@ def exec(ctx: click.Context, command: tuple[str, ...]) -> int:  # noqa: A001 - t
 
 
 def client_env(settings) -> dict[str, str]:
-    """The variables clients read: PG* for dbt, psql, Dagster and GX; the broker for Kafka clients."""
-    return {**settings.postgres.libpq_env(), "KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers}
+    """The variables clients read: PG* for dbt, psql, Dagster and GX; the broker for Kafka clients; the salt
+    the analytics marts hash phone numbers with."""
+    return {
+        **settings.postgres.libpq_env(),
+        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
+        "MSISDN_HASH_SALT": settings.msisdn_hash_salt,
+    }
 
 
 @cli.command()

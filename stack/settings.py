@@ -7,6 +7,7 @@ The embedded local stack is used unless ``DATABASE_URL``/``PGHOST`` or
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -84,6 +85,22 @@ class Settings:
     postgres: PostgresSettings
     kafka: KafkaSettings
     kafka_libs_dir: Path
+
+    @property
+    def msisdn_hash_salt(self) -> str:
+        """MSISDN_HASH_SALT, or a random salt made once and kept (0600) in the state folder."""
+        configured = os.environ.get("MSISDN_HASH_SALT", "").strip()
+        if configured:
+            if len(configured) < 16:
+                raise ConfigError("MSISDN_HASH_SALT must be at least 16 characters")
+            return configured
+        path = self.state_dir / "secrets" / "msisdn_hash_salt"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+        return path.read_text().strip()
 
     @property
     def run_dir(self) -> Path:

@@ -1,12 +1,16 @@
 -- grain: one row per line, bill cycle, service and zone class: the rated usage an invoice shows on one line.
--- amount is the rated net summed, then rounded to the cent (billing rule 4); every cycle since go-live is kept,
--- so that issuing can compare an invoiced cycle with what rating says now (late usage, re-rating).
+-- amount is the rated net summed, then rounded to the cent (billing rule 4). Every billable cycle since go-live
+-- is kept, so that issuing can compare an invoiced cycle with what rating says now (late usage, re-rating);
+-- cycles still open or in grace cannot be invoiced yet, so their events are not summed.
 {{ config(materialized='table', post_hook='analyze {{ this }}') }}
 
 with
 
 config as (
-    select billing_start_date from {{ ref('billing_config') }}
+    select
+        billing_start_date,
+        grace_days
+    from {{ ref('billing_config') }}
 ),
 
 rated as (
@@ -24,7 +28,9 @@ rated as (
         discount_amount,
         net_amount
     from {{ ref('rated_usage') }}
-    where cycle_start >= (select config.billing_start_date from config)
+    where
+        cycle_start >= (select config.billing_start_date from config)
+        and cycle_end <= {{ billing_date() }} - (select config.grace_days from config)
 )
 
 select

@@ -92,5 +92,6 @@ select
     landed_at,
     last_batch_id,
     last_corrected_at,
-    raw_lineage
+    raw_lineage,
+    now() as mediated_at
 from events
