@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 STACK := $(PY) -m stack
 PYTEST_ARGS ?=
 
-.PHONY: help setup system-deps up down status demo test test-unit lint format bench loader psql clean dagster dagster-manifest expectations invoices
+.PHONY: help setup system-deps up down status demo test test-unit lint format bench loader psql clean dagster dagster-manifest expectations invoices dashboard docs report
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -21,11 +21,13 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP) system-deps ## install Python dependencies, the Kafka jars and the Debian tools the tests use
 	$(STACK) install
 
-system-deps: ## pdftoppm (poppler-utils) for invoice previews; installed with apt-get when missing
-	@command -v pdftoppm >/dev/null 2>&1 || { \
+system-deps: ## pdftoppm (poppler-utils) and chromium for the tests; installed with apt-get when missing
+	@missing=""; command -v pdftoppm >/dev/null 2>&1 || missing="$$missing poppler-utils"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
 		if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null; \
-		else echo "pdftoppm is missing: install poppler-utils (apt-get install poppler-utils)"; exit 1; fi; }
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+		else echo "missing Debian packages:$$missing (apt-get install$$missing)"; exit 1; fi; fi
 
 up: setup ## start the local stack (embedded PostgreSQL + Kafka); a no-op if it runs
 	$(STACK) up
@@ -57,6 +59,17 @@ invoices: up ## render the issued invoices of one cycle: make invoices CYCLE=202
 
 expectations: up ## run the Great Expectations suites and build their data docs
 	eval "$$($(STACK) env)" && $(PY) -m expectations
+
+dashboard: up ## the Streamlit dashboard on http://127.0.0.1:8501 against the marts (Ctrl-C stops it)
+	eval "$$($(STACK) env)" && exec $(VENV)/bin/streamlit run dashboard/app.py --server.address 127.0.0.1 \
+		--server.port $${DASHBOARD_PORT:-8501} --server.headless true --browser.gatherUsageStats false
+
+report: up ## write the static report (output/report/index.html) from the marts
+	eval "$$($(STACK) env)" && $(PY) -m reporting
+
+docs: up ## generate and serve the dbt docs site on http://127.0.0.1:8080
+	eval "$$($(STACK) env)" && cd dbt_project && ../$(VENV)/bin/dbt docs generate --profiles-dir . && \
+		exec ../$(VENV)/bin/dbt docs serve --profiles-dir . --host 127.0.0.1 --port $${DOCS_PORT:-8080} --no-browser
 
 test-unit: $(STAMP) ## unit tests only (no servers)
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

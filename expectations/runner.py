@@ -16,9 +16,8 @@ from pathlib import Path
 import great_expectations as gx
 import psycopg2
 
-from reporting.run_history import expectation_records, record_quality_results
-
 from expectations.suites import SUITES, SUITES_BY_NAME, Suite
+from reporting.run_history import expectation_records, record_quality_results
 
 CONTEXT_DIR = Path(__file__).resolve().parent
 DATA_SOURCE = "warehouse"

@@ -53,7 +53,9 @@ create table if not exists raw.quality_check_results (
 );
 """
 
-LOADER_DDL = RUN_HISTORY_DDL + """
+LOADER_DDL = (
+    RUN_HISTORY_DDL
+    + """
 create table if not exists raw.loader_offsets (
     topic text not null,
     partition int not null,
@@ -90,6 +92,7 @@ create table if not exists raw.usage_corrections (
     primary key (topic, partition, "offset", corrected_at)
 );
 """
+)
 
 
 def raw_table_ddl(table: str) -> str:

@@ -36,15 +36,15 @@ def run_dbt(*args: str, capture: bool = False, project_dir: Path = DBT_PROJECT_D
     }
     cmd = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     result = subprocess.run(cmd, env=env, capture_output=capture, text=True)
-    record_run_history(project_dir)
+    record_run_history(project_dir / "target" / "run_results.json")
     if result.returncode != 0:
         detail = (result.stdout or "")[-3000:] if capture else ""
         raise UserError(f"`dbt {' '.join(args)}` failed (exit {result.returncode}){': ' + detail if detail else ''}")
     return result
 
 
-def record_run_history(project_dir: Path = DBT_PROJECT_DIR) -> None:
-    """Load the run_results.json the last dbt command wrote (failed runs too) into raw.dbt_run_results."""
+def record_run_history(run_results_path: Path) -> None:
+    """Load the run_results.json a dbt command wrote (failed runs too) into raw.dbt_run_results."""
     try:
         conn = connect(load_settings().postgres)
     except psycopg2.OperationalError as exc:
@@ -52,6 +52,6 @@ def record_run_history(project_dir: Path = DBT_PROJECT_DIR) -> None:
         log.warning("dbt.run_history_not_recorded", error=str(exc).strip().splitlines()[0])
         return
     try:
-        record_dbt_run(conn, project_dir / "target" / "run_results.json")
+        record_dbt_run(conn, run_results_path)
     finally:
         conn.close()

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from kafka import KafkaConsumer, TopicPartition
 
+from expectations.runner import run_suites
 from ingestion.customers import write_crm
 from ingestion.legacy import replay_legacy
 from ingestion.loader import LoaderConfig, RawLoader
@@ -24,6 +25,7 @@ from invoicing.cli import default_output_dir
 from invoicing.documents import Selection, load_documents
 from invoicing.render import render_all
 from orchestration.dbt_runner import run_dbt
+from reporting.static_report import DEFAULT_REPORT_DIR, write_report
 from stack.cli_support import UserError, run_cli
 from stack.kafka import client_config
 from stack.logs import configure_logging
@@ -174,7 +176,7 @@ def cli(profile_name: str, legacy_file: Path) -> None:
             raise UserError(f"{topic}: landed {rows} but the topic holds {produced[topic]} messages")
 
     billing = demo_billing_vars(profile)
-    step(f"dbt build (seeds, staging, mediation, rating, billing as of {billing['billing_date']})")
+    step(f"dbt build (seeds, staging, mediation, rating, billing as of {billing['billing_date']}, marts)")
     run_dbt("build", "--quiet", "--vars", json.dumps(billing))
     click.echo("    dbt build passed (data tests, unit tests and the reconciliation tests included)")
     print_mediation_summary(settings)
@@ -182,6 +184,21 @@ def cli(profile_name: str, legacy_file: Path) -> None:
 
     step(f"invoice documents for cycle {billing['billing_cycle_month']} (JSON, Factur-X XML, PDF/A-3)")
     render_and_summarize(settings, billing["billing_cycle_month"])
+
+    step("data quality (Great Expectations suites)")
+    outcomes = run_suites(settings.postgres.sqlalchemy_url())
+    for outcome in outcomes:
+        click.echo(f"    {outcome.summary}")
+    if not all(o.success for o in outcomes):
+        raise UserError("some expectation suites failed")
+
+    step("static report (analytics and monitoring marts)")
+    conn = connect(settings.postgres)
+    try:
+        report = write_report(conn, DEFAULT_REPORT_DIR)
+    finally:
+        conn.close()
+    click.echo(f"    {report.index} ({len(report.charts)} PNG charts); `make dashboard` serves the live dashboard")
     click.echo("demo done. `make down` stops the stack; data stays in the local state folder.")
 
 

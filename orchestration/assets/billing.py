@@ -17,6 +17,7 @@ from dagster_dbt import DbtCliResource, dbt_assets
 from invoicing.cli import default_output_dir
 from invoicing.documents import Selection, load_documents
 from invoicing.render import render_all
+from orchestration.assets.dbt import build_and_record
 from orchestration.dbt_project import TelecomDbtTranslator, telecom_project
 from orchestration.resources import PostgresResource
 
@@ -76,7 +77,7 @@ def billable_cycle_month(day: dt.date, grace_days: int) -> str | None:
 def billing_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource, config: BillingRunConfig):
     variables = billing_vars(context.partition_key, config.billing_date)
     context.log.info(f"billing cycle month {variables['billing_cycle_month']} as of {variables['billing_date']}")
-    yield from dbt.cli(["build", "--vars", json.dumps(variables)], context=context).stream().fetch_row_counts()
+    yield from build_and_record(dbt, ["build", "--vars", json.dumps(variables)], context)
 
 
 @dg.asset(
