@@ -124,13 +124,13 @@ def panels() -> None:
         st.altair_chart(
             alt.Chart(
                 checks.melt(
-                    ["suite_name", "validated_at"], ["passed", "failed"], var_name="result", value_name="expectations"
+                    ["suite_name", "validated_at"], ["passed", "failed"], var_name="result", value_name="count"
                 )
             )
             .mark_bar()
             .encode(
                 x=alt.X("validated_at:T", title=None),
-                y="expectations:Q",
+                y=alt.Y("count:Q", title="expectations"),
                 color=alt.Color("result:N", scale=PASS_FAIL_COLOURS),
                 row=alt.Row("suite_name:N", title=None),
             ),
