@@ -20,9 +20,11 @@ STAGES: list[tuple[str, str, list[str]]] = [
     ("loader_2_processes", "bench.stages.ingestion", ["load", "--workers", "2"]),
     ("loader_latency_at_10k_per_s", "bench.stages.ingestion", ["latency", "--rate", "10000", "--seconds", "30"]),
     ("mediation_full_rebuild_10m", "bench.stages.mediation", ["--records", "10000000", "--incremental", "600000"]),
-    # --keep: the billing stages bill its rated output; the rendering stage drops the database
+    # --keep: the billing and reporting stages use its rated output; the rendering stage drops the database
     ("rating_full_rebuild_10m", "bench.stages.rating", ["--events", "10000000", "--incremental", "600000", "--keep"]),
     ("billing_models_100k_customers", "bench.stages.billing", ["--mode", "models"]),
+    ("reporting_marts_10m", "bench.stages.reporting", ["--mode", "marts"]),
+    ("dashboard_page_load_10m", "bench.stages.reporting", ["--mode", "dashboard", "--rounds", "5"]),
     ("invoice_rendering_2_workers", "bench.stages.billing", ["--mode", "render", "--sample", "3000"]),
     ("demo_graph_cli_vs_dagster", "bench.stages.orchestration", ["--mode", "graph"]),
     ("dagster_dev_idle_rss", "bench.stages.orchestration", ["--mode", "idle"]),

@@ -24,6 +24,7 @@ from tests.conftest import ARTIFACTS, REPO_ROOT
 from tests.integration.conftest import fetch
 
 SCREENSHOTS = ARTIFACTS / "dashboard"
+DEMO_CYCLE_MONTH = "2026-09"  # the cycle month make demo bills and renders
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,20 @@ def test_kpis_add_up_from_the_invoices(pg, demo_warehouse):
         " join analytics.revenue_kpis k using (cycle_month) group by 1",
     )
     assert all(lines == revenue for _, lines, revenue in by_line)
+
+
+def test_the_kpi_data_test_fails_on_a_wrong_arpu(pg, demo_warehouse):
+    kpi_test = ("test", "--quiet", "--select", "assert_revenue_kpis_match_the_invoices")
+    run_dbt(*kpi_test)
+    with pg.cursor() as cur:
+        cur.execute("update analytics.revenue_kpis set arpu = arpu + 0.01 where cycle_month = %s", (DEMO_CYCLE_MONTH,))
+    pg.commit()
+    try:
+        with pytest.raises(UserError):
+            run_dbt(*kpi_test)
+    finally:
+        run_dbt("run", "--quiet", "--select", "revenue_kpis")
+    run_dbt(*kpi_test)
 
 
 def test_analytics_marts_hash_msisdns_with_the_salt(pg, settings, demo_warehouse):
@@ -145,9 +160,6 @@ def test_the_static_report_has_valid_png_charts(demo_warehouse):
         with Image.open(chart) as image:
             image.verify()
             assert image.format == "PNG" and image.size[0] > 400
-
-
-DEMO_CYCLE_MONTH = "2026-09"
 
 
 def _customer_with_invoices(pg) -> str:

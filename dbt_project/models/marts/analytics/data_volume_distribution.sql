@@ -39,7 +39,10 @@ banded as (
     inner join bands
         on
             monthly_volume.data_bytes >= bands.lower_mb::bigint * rating_config.data_unit_bytes
-            and (bands.upper_mb is null or monthly_volume.data_bytes < bands.upper_mb::bigint * rating_config.data_unit_bytes)
+            and (
+                bands.upper_mb is null
+                or monthly_volume.data_bytes < bands.upper_mb::bigint * rating_config.data_unit_bytes
+            )
 )
 
 select

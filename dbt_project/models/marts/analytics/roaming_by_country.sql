@@ -50,6 +50,7 @@ select
     roaming.net_amount::numeric(18, 6) as net_amount,
     round(100.0 * roaming.events / service_months.all_events, 3)::numeric(7, 3) as share_of_service_events_pct
 from roaming
-inner join service_months on roaming.usage_month = service_months.usage_month and roaming.service = service_months.service
+inner join service_months
+    on roaming.usage_month = service_months.usage_month and roaming.service = service_months.service
 cross join {{ ref('rating_config') }} as rating_config
 left join {{ ref('roaming_zones') }} as countries on roaming.serving_mcc = countries.mcc

@@ -47,4 +47,5 @@ select
     )::integer as events_rank
 from destinations
 cross join {{ ref('rating_config') }} as rating_config
-left join {{ ref('destinations') }} as reference on destinations.matched_prefix = reference.prefix and destinations.zone = reference.zone
+left join {{ ref('destinations') }} as reference
+    on destinations.matched_prefix = reference.prefix and destinations.zone = reference.zone

@@ -5,22 +5,27 @@
 
 with
 
-events as (
+timed as (
     select
         rated.service,
-        date_trunc('hour', mediated.landed_at) as landed_hour,
-        extract(
-            epoch from mediated.landed_at
-            - (mediated.start_time + make_interval(secs => coalesce(mediated.duration_s, mediated.session_duration_s, 0)))
-        ) as event_to_landed_s,
-        extract(epoch from mediated.mediated_at - mediated.landed_at) as landed_to_mediated_s,
-        extract(epoch from rated.rated_at - mediated.mediated_at) as mediated_to_rated_s,
-        extract(
-            epoch from rated.rated_at
-            - (mediated.start_time + make_interval(secs => coalesce(mediated.duration_s, mediated.session_duration_s, 0)))
-        ) as end_to_end_s
+        mediated.landed_at,
+        mediated.mediated_at,
+        rated.rated_at,
+        mediated.start_time
+        + make_interval(secs => coalesce(mediated.duration_s, mediated.session_duration_s, 0)) as event_end_time
     from {{ ref('rated_usage') }} as rated
     inner join {{ ref('mediated_usage') }} as mediated on rated.usage_id = mediated.usage_id
+),
+
+events as (
+    select
+        service,
+        date_trunc('hour', landed_at) as landed_hour,
+        extract(epoch from landed_at - event_end_time) as event_to_landed_s,
+        extract(epoch from mediated_at - landed_at) as landed_to_mediated_s,
+        extract(epoch from rated_at - mediated_at) as mediated_to_rated_s,
+        extract(epoch from rated_at - event_end_time) as end_to_end_s
+    from timed
 ),
 
 percentiles as (

@@ -25,7 +25,7 @@ reject_reasons as (
         count(*) as records
     from {{ ref('mediation_rejects') }} as rejects
     cross join lateral unnest(rejects.reason_codes) as reasons (reason_code)
-    group by 1, 2, 3
+    group by (rejects.landed_at at time zone 'UTC')::date, rejects.raw_topic, reasons.reason_code
 ),
 
 outcomes as (
