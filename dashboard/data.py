@@ -3,6 +3,7 @@ message (not a traceback) when the marts are missing or empty."""
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import psycopg2
 import psycopg2.errors
@@ -74,3 +75,17 @@ def to_float(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     for column in columns:
         plotted[column] = plotted[column].astype(float)
     return plotted
+
+
+def ranked_bars(frame: pd.DataFrame, value: str, label: str, value_title: str, color: str, tooltip: list[str]):
+    """Horizontal bars, largest first: the shape of every top-N chart."""
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X(value, title=value_title),
+            y=alt.Y(label, sort="-x", title=None),
+            color=color,
+            tooltip=tooltip,
+        )
+    )

@@ -4,7 +4,7 @@ percentiles, reject and duplicate rates, dbt model durations and data-quality re
 import altair as alt
 import streamlit as st
 
-from dashboard.data import WarehouseNotReady, live_query, require_rows, show_not_ready, to_float
+from dashboard.data import WarehouseNotReady, live_query, ranked_bars, require_rows, show_not_ready, to_float
 
 REFRESH_SECONDS = 15
 PASS_FAIL_COLOURS = alt.Scale(domain=["passed", "failed"], range=["#2ca02c", "#d62728"])
@@ -106,16 +106,12 @@ def panels() -> None:
     runs_column.subheader("Slowest dbt nodes (last 7 days, latest run each)")
     latest_runs = to_float(runs, "execution_time_s").sort_values("generated_at").groupby("node_name").tail(1)
     runs_column.altair_chart(
-        alt.Chart(latest_runs.nlargest(15, "execution_time_s"))
-        .mark_bar()
-        .encode(
-            x=alt.X("execution_time_s:Q", title="seconds"),
-            y=alt.Y("node_name:N", sort="-x", title=None),
-            color="status:N",
-            tooltip=["node_name", "resource_type", "status", "execution_time_s", "generated_at:T"],
+        ranked_bars(
+            latest_runs.nlargest(15, "execution_time_s"), "execution_time_s:Q", "node_name:N", "seconds", "status:N",
+            ["node_name", "resource_type", "status", "execution_time_s", "generated_at:T"],
         ),
         width="stretch",
-    )
+    )  # fmt: skip
     st.subheader("Data-quality results over time")
     if checks.empty:
         st.caption("No Great Expectations run recorded yet (`make expectations`).")
@@ -123,9 +119,7 @@ def panels() -> None:
         checks["failed"] = checks["expectations"] - checks["passed"]
         st.altair_chart(
             alt.Chart(
-                checks.melt(
-                    ["suite_name", "validated_at"], ["passed", "failed"], var_name="result", value_name="count"
-                )
+                checks.melt(["suite_name", "validated_at"], ["passed", "failed"], var_name="result", value_name="count")
             )
             .mark_bar()
             .encode(

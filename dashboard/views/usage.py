@@ -4,7 +4,7 @@ distribution and the heaviest lines (pseudonymized)."""
 import altair as alt
 import streamlit as st
 
-from dashboard.data import WarehouseNotReady, query, require_rows, show_not_ready, to_float
+from dashboard.data import WarehouseNotReady, query, ranked_bars, require_rows, show_not_ready, to_float
 
 
 def render() -> None:
@@ -42,29 +42,21 @@ def render() -> None:
         destinations[(destinations["usage_month"] == month) & (destinations["service"] != "data")], "used_quantity"
     )
     top_column.altair_chart(
-        alt.Chart(top)
-        .mark_bar()
-        .encode(
-            x=alt.X("events:Q"),
-            y=alt.Y("destination_name:N", sort="-x", title=None),
-            color="service:N",
-            tooltip=["destination_name", "zone", "zone_class", "events", "used_quantity", "quantity_unit"],
+        ranked_bars(
+            top, "events:Q", "destination_name:N", "events", "service:N",
+            ["destination_name", "zone", "zone_class", "events", "used_quantity", "quantity_unit"],
         ),
         width="stretch",
-    )
+    )  # fmt: skip
     roaming_column.subheader("Roaming by visited country")
     visited = to_float(roaming[roaming["usage_month"] == month], "share_of_service_events_pct")
     roaming_column.altair_chart(
-        alt.Chart(visited)
-        .mark_bar()
-        .encode(
-            x=alt.X("share_of_service_events_pct:Q", title="% of the service's events"),
-            y=alt.Y("country_name:N", sort="-x", title=None),
-            color="service:N",
-            tooltip=["country_name", "service", "events", "share_of_service_events_pct", "is_rlah"],
+        ranked_bars(
+            visited, "share_of_service_events_pct:Q", "country_name:N", "% of the service's events", "service:N",
+            ["country_name", "service", "events", "share_of_service_events_pct", "is_rlah"],
         ),
         width="stretch",
-    )
+    )  # fmt: skip
 
     volume_column, heavy_column = st.columns(2)
     volume_column.subheader("Monthly data volume per line")
@@ -81,13 +73,8 @@ def render() -> None:
     heaviest = to_float(heavy[heavy["usage_month"] == month].head(20), "data_mb")
     heaviest["line"] = heaviest["msisdn_hash"].str[:10] + "…"
     heavy_column.altair_chart(
-        alt.Chart(heaviest)
-        .mark_bar()
-        .encode(
-            x=alt.X("data_mb:Q", title="MB"),
-            y=alt.Y("line:N", sort="-x", title=None),
-            color="plan_id:N",
-            tooltip=["line", "plan_id", "segment", "data_mb", "data_rank"],
+        ranked_bars(
+            heaviest, "data_mb:Q", "line:N", "MB", "plan_id:N", ["line", "plan_id", "segment", "data_mb", "data_rank"]
         ),
         width="stretch",
     )
