@@ -122,6 +122,10 @@ def test_late_usage_goes_on_the_next_invoice_as_an_adjustment(pg, billing_vars):
         (customer, cycle_start),
     )[0][0]
     late_amount = Decimal("1.23")
+    # the customer's next cycle becomes billable on this date; usage is summed for it first
+    later = fetch(pg, "select (max(cycle_end) + interval '1 month 3 days')::date from billing.invoices")[0][0]
+    variables = json.dumps({"billing_date": later.isoformat()})
+    run_dbt("run", "--quiet", "--select", "int_billing_usage", "--vars", variables)
     # what mediation and rating make of a late event: one more rated event in the invoiced cycle
     with pg.cursor() as cur:
         cur.execute(
@@ -134,8 +138,6 @@ def test_late_usage_goes_on_the_next_invoice_as_an_adjustment(pg, billing_vars):
     pg.commit()
     try:
         # issue the customer's next cycle, without rebuilding int_billing_usage (that would drop the row)
-        later = fetch(pg, "select (max(cycle_end) + interval '1 month 3 days')::date from billing.invoices")[0][0]
-        variables = json.dumps({"billing_date": later.isoformat()})
         run_dbt("run", "--quiet", "--select", "billing", "--exclude", "int_billing_usage", "--vars", variables)
     finally:
         run_dbt("run", "--quiet", "--select", "int_billing_usage")
@@ -156,6 +158,15 @@ def test_late_usage_goes_on_the_next_invoice_as_an_adjustment(pg, billing_vars):
         (customer, cycle_start),
     )
     assert still == [(invoiced,)], "the invoiced cycle's invoice must not change"
+
+
+def test_issuing_refuses_usage_summed_for_another_billing_date(pg, billing_vars):
+    run_dbt("run", "--quiet", "--select", "int_billing_usage", "--vars", json.dumps(billing_vars))
+    before = fetch(pg, "select count(*) from billing.issued_invoice_items")[0][0]
+    later = {**billing_vars, "billing_date": "2027-06-30"}
+    with pytest.raises(UserError, match="another billing date"):
+        run_dbt("run", "--select", "issued_invoice_items", "--vars", json.dumps(later), capture=True)
+    assert fetch(pg, "select count(*) from billing.issued_invoice_items")[0][0] == before
 
 
 def test_the_register_refuses_updates_deletes_and_truncates(pg):

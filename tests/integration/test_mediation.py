@@ -108,10 +108,11 @@ PIPELINE_OUTPUTS = {
 def fingerprint(pg) -> dict[str, tuple[int, str]]:
     """Row count and a hash of every row of every mediation and rating output, in key order.
 
-    rated_at is left out: it says when a row was (re-)rated, which differs between the two paths."""
+    rated_at and mediated_at are left out: they say when a row was (re-)processed, which differs between
+    the two paths."""
     result = {}
     for model, order in PIPELINE_OUTPUTS.items():
-        row_text = "(to_jsonb(t) - 'rated_at')::text"
+        row_text = "(to_jsonb(t) - 'rated_at' - 'mediated_at')::text"
         rows = fetch(pg, f"select count(*), md5(string_agg({row_text}, '|' order by {order})) from {model} t")
         result[model] = rows[0]
     return result

@@ -47,6 +47,7 @@ select
     sum(gross_amount)::numeric(18, 6) as gross_amount,
     sum(discount_amount)::numeric(18, 6) as discount_amount,
     sum(net_amount)::numeric(18, 6) as net_amount,
-    round(sum(net_amount), 2)::numeric(14, 2) as amount
+    round(sum(net_amount), 2)::numeric(14, 2) as amount,
+    {{ billing_date() }} as summed_for_billing_date
 from rated
 group by customer_id, subscription_id, cycle_start, service, zone_class

@@ -7,7 +7,10 @@
         incremental_strategy='append',
         full_refresh=false,
         on_schema_change='fail',
-        pre_hook="select pg_advisory_xact_lock(hashtext('telecom.issued_invoice_items'))",
+        pre_hook=[
+            "select pg_advisory_xact_lock(hashtext('telecom.issued_invoice_items'))",
+            "{{ assert_usage_summed_for_billing_date(ref('int_billing_usage')) }}",
+        ],
         post_hook="{{ protect_issued_invoices(this) }}",
     )
 }}
