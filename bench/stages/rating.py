@@ -65,7 +65,9 @@ select
     start_time + interval '5 seconds' as landed_at,
     %(first_batch)s + (g - %(first)s) / {BATCH} as last_batch_id,
     null::timestamptz as last_corrected_at,
-    '[]'::jsonb as raw_lineage
+    '[]'::jsonb as raw_lineage,
+    -- a one-minute mediation micro-batch after landing, for the latency mart's arithmetic
+    start_time + interval '65 seconds' as mediated_at
 from (
     select
         g,
@@ -118,7 +120,7 @@ def main() -> None:
             " duration_s bigint, session_duration_s bigint, uplink_bytes bigint, downlink_bytes bigint,"
             " total_bytes bigint, message_parts bigint, technology text, serving_mcc text, serving_mnc text,"
             " cell_id text, part_count bigint, first_landed_at timestamptz, landed_at timestamptz,"
-            " last_batch_id bigint, last_corrected_at timestamptz, raw_lineage jsonb);"
+            " last_batch_id bigint, last_corrected_at timestamptz, raw_lineage jsonb, mediated_at timestamptz);"
             "create temporary table bench_subscribers as"
             " select (row_number() over (order by subscription_id) - 1)::integer as idx, msisdn"
             " from crm.subscriptions;"
