@@ -61,6 +61,10 @@ def test_mediated_usage_traces_back_to_raw(demo_warehouse, pg):
     assert partial_events > 0, "long calls and sessions are assembled from their partial records"
 
 
+# everything from staging down to rating (billing and the marts have their own tests)
+MEDIATION_AND_RATING = ("--select", "staging+", "--exclude", "path:models/billing", "path:models/marts")
+
+
 def test_a_corrected_reject_is_recycled_without_breaking_reconciliation(demo_warehouse, pg):
     reject = fetch(pg, "select raw_topic, raw_partition, raw_offset, payload_json from mediation.mediation_rejects"
                        " where reason_codes = array['NEGATIVE_VALUE'] and payload_json ? 'duration_s'"
@@ -76,7 +80,7 @@ def test_a_corrected_reject_is_recycled_without_breaking_reconciliation(demo_war
         )
     pg.commit()
     try:
-        run_dbt("build", "--select", "staging+", capture=True)
+        run_dbt("build", *MEDIATION_AND_RATING, capture=True)
         after = fetch(pg, "select sum(accepted), sum(rejected), sum(landed) from mediation.mediation_reconciliation")[0]
         assert after == (before[0] + 1, before[1] - 1, before[2]), "one reject became one accepted record"
         recycled = fetch(pg, """
@@ -88,7 +92,7 @@ def test_a_corrected_reject_is_recycled_without_breaking_reconciliation(demo_war
         with pg.cursor() as cur:
             cur.execute("delete from raw.usage_corrections where note = 'test: sign of duration'")
         pg.commit()
-        run_dbt("build", "--select", "staging+", capture=True)
+        run_dbt("build", *MEDIATION_AND_RATING, capture=True)
 
 
 PIPELINE_OUTPUTS = {
@@ -122,14 +126,12 @@ def test_a_chain_of_incremental_runs_equals_a_full_refresh(demo_warehouse, pg):
     batches = [b for (b,) in fetch(pg, "select distinct batch_id from raw.usage_native union"
                                        " select distinct batch_id from raw.usage_legacy order by 1")]  # fmt: skip
     assert len(batches) >= 3, "the demo should land in several batches"
-    run_dbt(
-        "build", "--select", "staging+", "--full-refresh", "--vars", f"{{max_batch_id: {batches[0]}}}", capture=True
-    )
+    run_dbt("build", *MEDIATION_AND_RATING, "--full-refresh", "--vars", f"{{max_batch_id: {batches[0]}}}", capture=True)
     first = fingerprint(pg)
     for batch in batches[1:]:
-        run_dbt("build", "--select", "staging+", "--vars", f"{{max_batch_id: {batch}}}", capture=True)
-    run_dbt("build", "--select", "staging+", capture=True)
+        run_dbt("build", *MEDIATION_AND_RATING, "--vars", f"{{max_batch_id: {batch}}}", capture=True)
+    run_dbt("build", *MEDIATION_AND_RATING, capture=True)
     incremental = fingerprint(pg)
     assert incremental != first, "the later batches should add to mediation"
-    run_dbt("build", "--select", "staging+", "--full-refresh", capture=True)
+    run_dbt("build", *MEDIATION_AND_RATING, "--full-refresh", capture=True)
     assert fingerprint(pg) == incremental
