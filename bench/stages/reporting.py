@@ -45,7 +45,7 @@ def run_marts(conn, rated: int) -> dict:
             " (select count(*) from analytics.allowance_usage_by_cycle),"
             " (select coalesce(sum(events), 0) from monitoring.pipeline_latency)"
         )
-        daily_rows, invoices, allowance_rows, latency_events = cur.fetchone()
+        daily_rows, invoices, allowance_rows, latency_events = (int(v) for v in cur.fetchone())
     return {
         "records": rated, "seconds": seconds, "data_tests_s": round(tests_s, 1),
         "daily_usage_rows": daily_rows, "invoices": invoices, "allowance_rows": allowance_rows,
