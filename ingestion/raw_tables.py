@@ -111,8 +111,9 @@ create table if not exists raw.{table} (
     landed_at timestamptz not null default now(),
     primary key (topic, partition, "offset")
 );
--- batch ids grow with insertion order: a BRIN index costs almost nothing to maintain at load time
-create index if not exists {table}_batch_id_brin on raw.{table} using brin (batch_id);
+-- batch ids grow with insertion order: a BRIN index costs almost nothing to maintain at load time;
+-- autosummarize keeps the newest block ranges searchable between vacuums
+create index if not exists {table}_batch_id_brin on raw.{table} using brin (batch_id) with (autosummarize = on);
 """
 
 

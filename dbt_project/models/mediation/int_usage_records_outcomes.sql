@@ -9,14 +9,18 @@
         post_hook=[
             "create index if not exists {{ this.name }}_correlation_key_idx on {{ this }} (correlation_key)",
             "create index if not exists {{ this.name }}_outcome_idx on {{ this }} (outcome, batch_id)",
+            "create index if not exists {{ this.name }}_batch_id_idx on {{ this }} (batch_id)",
+            "create unique index if not exists {{ this.name }}_raw_id_idx on {{ this }}"
+            " (raw_topic, raw_partition, raw_offset)",
+            "create index if not exists {{ this.name }}_corrected_at_idx on {{ this }} (corrected_at)"
+            " where corrected_at is not null",
         ],
     )
 }}
 with
 
 new_rows as (
-    select * from {{ ref('int_usage_records_validated') }}
-    where {{ is_new_raw_row() }}
+    select * from ({{ new_raw_rows(ref('int_usage_records_validated')) }}) as validated_records
 ),
 
 {% if is_incremental() %}
@@ -34,13 +38,7 @@ new_rows as (
         select chain_parts.* from {{ ref('int_usage_records_validated') }} as chain_parts
         where
             chain_parts.correlation_key in (select affected_chains.correlation_key from affected_chains)
-            and not exists (
-                select 1 from new_rows
-                where
-                    new_rows.raw_topic = chain_parts.raw_topic
-                    and new_rows.raw_partition = chain_parts.raw_partition
-                    and new_rows.raw_offset = chain_parts.raw_offset
-            )
+            and {{ is_processed_raw_row('chain_parts') }}
     ),
 {% else %}
     validated as (

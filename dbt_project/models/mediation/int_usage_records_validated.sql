@@ -8,6 +8,10 @@
         post_hook=[
             "create index if not exists {{ this.name }}_correlation_key_idx on {{ this }} (correlation_key)",
             "create index if not exists {{ this.name }}_batch_id_idx on {{ this }} (batch_id)",
+            "create unique index if not exists {{ this.name }}_raw_id_idx on {{ this }}"
+            " (raw_topic, raw_partition, raw_offset)",
+            "create index if not exists {{ this.name }}_corrected_at_idx on {{ this }} (corrected_at)"
+            " where corrected_at is not null",
             "create index if not exists {{ this.name }}_valid_start_idx on {{ this }} (start_time)"
             ~ " where not is_duplicate and cardinality(reason_codes) = 0",
         ],
@@ -19,8 +23,7 @@ new_records as (
     select
         *,
         true as is_in_scope
-    from {{ ref('int_usage_records_normalized') }}
-    where {{ is_new_raw_row() }}
+    from ({{ new_raw_rows(ref('int_usage_records_normalized')) }}) as normalized
 ),
 
 {% if is_incremental() %}
@@ -31,13 +34,7 @@ new_records as (
         from {{ ref('int_usage_records_normalized') }} as earlier
         where
             earlier.natural_key in (select new_records.natural_key from new_records)
-            and not exists (
-                select 1 from new_records
-                where
-                    new_records.raw_topic = earlier.raw_topic
-                    and new_records.raw_partition = earlier.raw_partition
-                    and new_records.raw_offset = earlier.raw_offset
-            )
+            and {{ is_processed_raw_row('earlier') }}
     ),
 
     records as (

@@ -20,17 +20,19 @@ accepted as (
     where
         outcome = 'accepted'
         {% if is_incremental() %}
+            -- two branches, not one OR, so each uses its index on the outcomes
             and correlation_key in (
                 select newer.correlation_key from {{ ref('int_usage_records_outcomes') }} as newer
                 where
                     newer.outcome = 'accepted'
-                    and (
-                        newer.batch_id > (select coalesce(max(previous.last_batch_id), 0) from {{ this }} as previous)
-                        or newer.corrected_at
-                        > (
-                            select coalesce(max(previous.last_corrected_at), '-infinity'::timestamptz)
-                            from {{ this }} as previous
-                        )
+                    and newer.batch_id > (select coalesce(max(previous.last_batch_id), 0) from {{ this }} as previous)
+                union all
+                select corrected.correlation_key from {{ ref('int_usage_records_outcomes') }} as corrected
+                where
+                    corrected.outcome = 'accepted'
+                    and corrected.corrected_at > (
+                        select coalesce(max(previous.last_corrected_at), '-infinity'::timestamptz)
+                        from {{ this }} as previous
                     )
             )
         {% endif %}
