@@ -1,20 +1,7 @@
 -- grain: one row per landed raw message, native and legacy, in one unified usage vocabulary
--- incremental: only rows of new load batches, and rows with a newer correction (recycling)
-{{
-    config(
-        materialized='incremental',
-        unique_key=['raw_topic', 'raw_partition', 'raw_offset'],
-        pre_hook="{{ summarize_landed_batches(['usage_native', 'usage_legacy']) }}",
-        post_hook=[
-            "create index if not exists {{ this.name }}_natural_key_idx on {{ this }} (natural_key)",
-            "create index if not exists {{ this.name }}_batch_id_idx on {{ this }} (batch_id)",
-            "create unique index if not exists {{ this.name }}_raw_id_idx on {{ this }}"
-            " (raw_topic, raw_partition, raw_offset)",
-            "create index if not exists {{ this.name }}_corrected_at_idx on {{ this }} (corrected_at)"
-            " where corrected_at is not null",
-        ],
-    )
-}}
+-- a view: decoding is cheap next to writing every landed row once more, and int_usage_records_validated
+-- reads only the new batches through it (the filters reach the landing tables' indexes)
+{{ config(materialized='view') }}
 with
 
 config as (
@@ -66,7 +53,7 @@ native as (
         serving_mnc,
         cell_id,
         record_id is null and network_element is null as lacks_identity
-    from ({{ new_raw_rows(ref('stg_kafka__native_usage_records')) }}) as native_records
+    from {{ ref('stg_kafka__native_usage_records') }}
 ),
 
 legacy as (
@@ -107,7 +94,7 @@ legacy as (
         null as serving_mnc,
         cell_id,
         false as lacks_identity
-    from ({{ new_raw_rows(ref('stg_legacy__usage_records')) }}) as legacy_records
+    from {{ ref('stg_legacy__usage_records') }}
 ),
 
 unioned as (

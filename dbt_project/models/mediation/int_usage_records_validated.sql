@@ -5,7 +5,9 @@
     config(
         materialized='incremental',
         unique_key=['raw_topic', 'raw_partition', 'raw_offset'],
+        pre_hook="{{ summarize_landed_batches(['usage_native', 'usage_legacy']) }}",
         post_hook=[
+            "create index if not exists {{ this.name }}_natural_key_idx on {{ this }} (natural_key)",
             "create index if not exists {{ this.name }}_correlation_key_idx on {{ this }} (correlation_key)",
             "create index if not exists {{ this.name }}_batch_id_idx on {{ this }} (batch_id)",
             "create unique index if not exists {{ this.name }}_raw_id_idx on {{ this }}"
@@ -27,14 +29,22 @@ new_records as (
 ),
 
 {% if is_incremental() %}
+    -- the copies processed before are rows of this model already; a row corrected since is in
+    -- new_records and is ranked in its new version only
     earlier_copies as (
         select
-            earlier.*,
+            {{ column_list(ref('int_usage_records_normalized'), 'earlier') }},
             false as is_in_scope
-        from {{ ref('int_usage_records_normalized') }} as earlier
+        from {{ this }} as earlier
         where
             earlier.natural_key in (select new_records.natural_key from new_records)
-            and {{ is_processed_raw_row('earlier') }}
+            and not exists (
+                select 1 from new_records
+                where
+                    new_records.raw_topic = earlier.raw_topic
+                    and new_records.raw_partition = earlier.raw_partition
+                    and new_records.raw_offset = earlier.raw_offset
+            )
     ),
 
     records as (
