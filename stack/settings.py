@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+EMBEDDED_MARKER = "TELECOM_EMBEDDED_SERVICES"
 
 
 class ConfigError(ValueError):
@@ -138,8 +139,14 @@ def _postgres_settings() -> PostgresSettings:
         user=os.environ.get("PGUSER", "postgres"),
         password=os.environ.get("PGPASSWORD", ""),
         database=os.environ.get("PGDATABASE", "telecom"),
-        embedded=not host,
+        embedded=not host or f"postgres@{host}:{_env_int('PGPORT', 55432)}" in _embedded_marker(),
     )
+
+
+def _embedded_marker() -> set[str]:
+    """The addresses `python -m stack exec/env` reported as its embedded servers ("postgres@host:port",
+    "kafka@servers"): PG*/KAFKA_BOOTSTRAP_SERVERS set to exactly those still mean the embedded stack."""
+    return {name.strip() for name in os.environ.get(EMBEDDED_MARKER, "").split(",") if name.strip()}
 
 
 def _kafka_settings() -> KafkaSettings:
@@ -150,7 +157,7 @@ def _kafka_settings() -> KafkaSettings:
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
     return KafkaSettings(
         bootstrap_servers=external or f"127.0.0.1:{port}",
-        embedded=not external,
+        embedded=not external or f"kafka@{external}" in _embedded_marker(),
         port=port,
         controller_port=controller_port,
         heap=os.environ.get("KAFKA_HEAP", "1g"),

@@ -15,6 +15,7 @@ def clean_env(monkeypatch):
         "KAFKA_BOOTSTRAP_SERVERS",
         "KAFKA_PORT",
         "KAFKA_CONTROLLER_PORT",
+        "TELECOM_EMBEDDED_SERVICES",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -43,6 +44,19 @@ def test_database_url_points_at_an_external_server(monkeypatch):
 def test_pghost_also_means_external(monkeypatch):
     monkeypatch.setenv("PGHOST", "10.0.0.5")
     assert not load_settings().postgres.embedded
+
+
+def test_the_stack_exec_environment_still_names_the_embedded_servers(monkeypatch):
+    from stack.cli import client_env
+
+    for name, value in client_env(load_settings()).items():
+        monkeypatch.setenv(name, value)
+    s = load_settings()
+    assert s.postgres.embedded and s.kafka.embedded
+    # pointed somewhere else afterwards, they are external again
+    monkeypatch.setenv("PGHOST", "10.0.0.5")
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "k1:9092")
+    assert not load_settings().postgres.embedded and not load_settings().kafka.embedded
 
 
 def test_kafka_bootstrap_servers_means_external(monkeypatch):
