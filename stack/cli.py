@@ -13,7 +13,7 @@ from stack import postgres as pg_service
 from stack.cli_support import run_cli
 from stack.logs import configure_logging
 from stack.process import read_pid
-from stack.settings import EMBEDDED_MARKER, load_settings
+from stack.settings import EMBEDDED_MARKER, embedded_marker, load_settings
 
 
 @click.group(no_args_is_help=True)
@@ -148,14 +148,11 @@ def client_env(settings) -> dict[str, str]:
     the analytics marts hash phone numbers with."""
     # PGHOST and KAFKA_BOOTSTRAP_SERVERS alone would make a child see "external" servers; the marker says
     # which of those addresses are this machine's embedded servers (so crash-recovery tests can restart them)
-    pg, kafka = settings.postgres, settings.kafka
-    embedded = [f"postgres@{pg.host}:{pg.port}"] if pg.embedded else []
-    embedded += [f"kafka@{kafka.bootstrap_servers}"] if kafka.embedded else []
     return {
         **settings.postgres.libpq_env(),
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka.bootstrap_servers,
         "MSISDN_HASH_SALT": settings.msisdn_hash_salt,
-        EMBEDDED_MARKER: ",".join(embedded),
+        EMBEDDED_MARKER: embedded_marker(settings),
     }
 
 

@@ -133,14 +133,31 @@ def _postgres_settings() -> PostgresSettings:
             embedded=False,
         )
     host = os.environ.get("PGHOST", "").strip()
+    port = _env_int("PGPORT", 55432)
     return PostgresSettings(
         host=host or "127.0.0.1",
-        port=_env_int("PGPORT", 55432),
+        port=port,
         user=os.environ.get("PGUSER", "postgres"),
         password=os.environ.get("PGPASSWORD", ""),
         database=os.environ.get("PGDATABASE", "telecom"),
-        embedded=not host or f"postgres@{host}:{_env_int('PGPORT', 55432)}" in _embedded_marker(),
+        embedded=not host or _postgres_address(host, port) in _embedded_marker(),
     )
+
+
+def _postgres_address(host: str, port: int) -> str:
+    return f"postgres@{host}:{port}"
+
+
+def _kafka_address(bootstrap_servers: str) -> str:
+    return f"kafka@{bootstrap_servers}"
+
+
+def embedded_marker(settings: Settings) -> str:
+    """The value of EMBEDDED_MARKER for these settings: the addresses of the servers that are embedded."""
+    pg, kafka = settings.postgres, settings.kafka
+    addresses = [_postgres_address(pg.host, pg.port)] if pg.embedded else []
+    addresses += [_kafka_address(kafka.bootstrap_servers)] if kafka.embedded else []
+    return ",".join(addresses)
 
 
 def _embedded_marker() -> set[str]:
@@ -157,7 +174,7 @@ def _kafka_settings() -> KafkaSettings:
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
     return KafkaSettings(
         bootstrap_servers=external or f"127.0.0.1:{port}",
-        embedded=not external or f"kafka@{external}" in _embedded_marker(),
+        embedded=not external or _kafka_address(external) in _embedded_marker(),
         port=port,
         controller_port=controller_port,
         heap=os.environ.get("KAFKA_HEAP", "1g"),
