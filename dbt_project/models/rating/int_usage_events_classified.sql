@@ -19,23 +19,37 @@ events as (
         usage.serving_mcc,
         usage.last_batch_id as mediated_batch_id,
         usage.last_corrected_at as mediated_corrected_at,
-        -- data sessions are always charged to the served subscriber, like originating usage
-        case
-            when usage.service = 'data' or usage.direction in ('MOC', 'MO') then 'mo'
-            when usage.direction in ('MTC', 'MT') then 'mt'
-        end as direction,
-        case usage.service
-            when 'voice' then usage.duration_s
-            when 'sms' then 1
-            when 'data' then usage.total_bytes
-        end as quantity,
-        (usage.start_time at time zone config.timezone) as local_start,
-        (usage.start_time at time zone config.timezone)::date as local_date,
-        coalesce(usage.serving_mcc <> config.home_mcc, false) as is_roaming,
-        -- national short codes and E.164 numbers are separate number plans (destinations.number_kind)
-        case when length(usage.other_party_msisdn) <= 6 then 'short' else 'e164' end as number_kind
+        derived.direction,
+        derived.quantity,
+        derived.local_start,
+        derived.local_date,
+        derived.is_roaming,
+        derived.number_kind
     from {{ ref('mediated_usage') }} as usage
     cross join config
+    -- derived once per event. Flattened into the joins below, each expression would be evaluated again
+    -- in every join that uses it (the time zone conversion above all, over 20 times per event); the
+    -- planner never flattens a subquery with a limit. Being a lateral join, it still lets a filter on
+    -- the events (the incremental run's) reach mediated_usage's indexes.
+    cross join lateral (  -- noqa: ST05
+        select
+            -- data sessions are always charged to the served subscriber, like originating usage
+            case
+                when usage.service = 'data' or usage.direction in ('MOC', 'MO') then 'mo'
+                when usage.direction in ('MTC', 'MT') then 'mt'
+            end as direction,
+            case usage.service
+                when 'voice' then usage.duration_s
+                when 'sms' then 1
+                when 'data' then usage.total_bytes
+            end as quantity,
+            (usage.start_time at time zone config.timezone) as local_start,
+            (usage.start_time at time zone config.timezone)::date as local_date,
+            coalesce(usage.serving_mcc <> config.home_mcc, false) as is_roaming,
+            -- national short codes and E.164 numbers are separate number plans (destinations.number_kind)
+            case when length(usage.other_party_msisdn) <= 6 then 'short' else 'e164' end as number_kind
+        limit 1  -- noqa: AM09
+    ) as derived
 ),
 
 -- as-of lookup at the event's local start date: plan changes mid-cycle are honoured
@@ -68,23 +82,29 @@ subscribed as (
 cycled as (
     select
         subscribed.*,
-        case
-            when extract(day from subscribed.local_date) >= subscribed.bill_cycle_day
-                then make_date(
-                    extract(year from subscribed.local_date)::integer,
-                    extract(month from subscribed.local_date)::integer,
-                    subscribed.bill_cycle_day
-                )
-            else (
-                make_date(
-                    extract(year from subscribed.local_date)::integer,
-                    extract(month from subscribed.local_date)::integer,
-                    subscribed.bill_cycle_day
-                )
-                - interval '1 month'
-            )::date
-        end as cycle_start
+        cycle.cycle_start
     from subscribed
+    -- derived once per event, like the columns of `events`
+    cross join lateral (  -- noqa: ST05
+        select
+            case
+                when extract(day from subscribed.local_date) >= subscribed.bill_cycle_day
+                    then make_date(
+                        extract(year from subscribed.local_date)::integer,
+                        extract(month from subscribed.local_date)::integer,
+                        subscribed.bill_cycle_day
+                    )
+                else (
+                    make_date(
+                        extract(year from subscribed.local_date)::integer,
+                        extract(month from subscribed.local_date)::integer,
+                        subscribed.bill_cycle_day
+                    )
+                    - interval '1 month'
+                )::date
+            end as cycle_start
+        limit 1  -- noqa: AM09
+    ) as cycle
 ),
 
 -- longest-prefix match: one equality join per prefix length, the longest hit wins
@@ -117,34 +137,42 @@ zoned as (
         destination_matched.*,
         visited.roaming_zone as visited_roaming_zone,
         coalesce(visited.is_rlah, false) as is_rlah,
-        case
-            -- roaming outside roam-like-at-home: the visited country decides, whatever the destination
-            when destination_matched.is_roaming and not coalesce(visited.is_rlah, false)
-                then visited.roaming_zone
-            when destination_matched.service = 'data' then 'national'
-            else destination_matched.destination_zone
-        end as zone,
-        case
-            when
-                destination_matched.is_roaming and not coalesce(visited.is_rlah, false)
-                or destination_matched.service = 'data'
-                then null
-            else destination_matched.matched_prefix
-        end as zone_prefix,
-        case
-            when extract(isodow from destination_matched.local_start) in (6, 7) then 'weekend'
-            when holidays.holiday_date is not null then 'weekend'
-            when
-                destination_matched.local_start::time >= '08:00:00'
-                and destination_matched.local_start::time < '20:00:00'
-                then 'peak'
-            else 'offpeak'
-        end as time_band
+        decided.zone,
+        decided.zone_prefix,
+        decided.time_band
     from destination_matched
     left join {{ ref('roaming_zones') }} as visited
         on destination_matched.is_roaming and destination_matched.serving_mcc = visited.mcc
     left join {{ ref('holidays') }} as holidays
         on destination_matched.local_date = holidays.holiday_date
+    -- derived once per event, like the columns of `events`
+    cross join lateral (  -- noqa: ST05
+        select
+            case
+                -- roaming outside roam-like-at-home: the visited country decides, whatever the destination
+                when destination_matched.is_roaming and not coalesce(visited.is_rlah, false)
+                    then visited.roaming_zone
+                when destination_matched.service = 'data' then 'national'
+                else destination_matched.destination_zone
+            end as zone,
+            case
+                when
+                    destination_matched.is_roaming and not coalesce(visited.is_rlah, false)
+                    or destination_matched.service = 'data'
+                    then null
+                else destination_matched.matched_prefix
+            end as zone_prefix,
+            case
+                when extract(isodow from destination_matched.local_start) in (6, 7) then 'weekend'
+                when holidays.holiday_date is not null then 'weekend'
+                when
+                    destination_matched.local_start::time >= '08:00:00'
+                    and destination_matched.local_start::time < '20:00:00'
+                    then 'peak'
+                else 'offpeak'
+            end as time_band
+        limit 1  -- noqa: AM09
+    ) as decided
 ),
 
 -- the row for the exact band first, else the `any` row, both valid on the event's local date
@@ -198,7 +226,7 @@ promoted as (
             and rated.local_date >= promotions.valid_from
             and (promotions.valid_to is null or rated.local_date < promotions.valid_to)
         order by promotions.discount_pct desc, promotions.promotion_id asc
-        limit 1
+        limit 1  -- noqa: AM09
     ) as best_promotion on rated.rate_id is not null
 )
 
