@@ -15,9 +15,12 @@
             "create index if not exists {{ this.name }}_pool_idx on {{ this }}"
             " (subscription_id, cycle_start, service, start_time, usage_id)",
             "create index if not exists {{ this.name }}_batch_idx on {{ this }} (mediated_batch_id)",
+            "create index if not exists {{ this.name }}_corrected_at_idx on {{ this }} (mediated_corrected_at)"
+            " where mediated_corrected_at is not null",
         ],
     )
 }}
+{#- the partial corrected-at index lets max(mediated_corrected_at) below read a few rows, not all -#}
 {%- set filter_new = none %}
 {%- if is_incremental() and execute %}
     {%- set state = run_query(
@@ -63,8 +66,17 @@ new_events as (
                 previous.subscription_id,
                 previous.cycle_start,
                 previous.start_time
-            from {{ this }} as previous
-            inner join new_events on previous.usage_id = new_events.usage_id
+            from new_events
+            -- one usage_id index probe per new event; a join would read the whole rated table
+            cross join lateral (  -- noqa: ST05
+                select
+                    rated.subscription_id,
+                    rated.cycle_start,
+                    rated.start_time
+                from {{ this }} as rated
+                where rated.usage_id = new_events.usage_id
+                limit 1  -- noqa: AM09
+            ) as previous
         ) as touched
         where touched.subscription_id is not null
         group by touched.subscription_id, touched.cycle_start
