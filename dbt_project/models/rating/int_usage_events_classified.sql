@@ -28,7 +28,7 @@ events as (
     from {{ ref('mediated_usage') }} as usage
     cross join config
     -- derived once per event. Flattened into the joins below, each expression would be evaluated again
-    -- in every join that uses it (the time zone conversion above all, over 20 times per event); the
+    -- in every join that uses it (the time zone conversion above all, more than a dozen times per event); the
     -- planner never flattens a subquery with a limit. Being a lateral join, it still lets a filter on
     -- the events (the incremental run's) reach mediated_usage's indexes.
     cross join lateral (  -- noqa: ST05
