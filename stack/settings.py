@@ -140,7 +140,7 @@ def _postgres_settings() -> PostgresSettings:
         user=os.environ.get("PGUSER", "postgres"),
         password=os.environ.get("PGPASSWORD", ""),
         database=os.environ.get("PGDATABASE", "telecom"),
-        embedded=not host or _postgres_address(host, port) in _embedded_marker(),
+        embedded=not host or _postgres_address(host, port) in _reported_embedded_addresses(),
     )
 
 
@@ -160,7 +160,7 @@ def embedded_marker(settings: Settings) -> str:
     return ",".join(addresses)
 
 
-def _embedded_marker() -> set[str]:
+def _reported_embedded_addresses() -> set[str]:
     """The addresses `python -m stack exec/env` reported as its embedded servers ("postgres@host:port",
     "kafka@servers"): PG*/KAFKA_BOOTSTRAP_SERVERS set to exactly those still mean the embedded stack."""
     return {name.strip() for name in os.environ.get(EMBEDDED_MARKER, "").split(",") if name.strip()}
@@ -174,7 +174,7 @@ def _kafka_settings() -> KafkaSettings:
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
     return KafkaSettings(
         bootstrap_servers=external or f"127.0.0.1:{port}",
-        embedded=not external or _kafka_address(external) in _embedded_marker(),
+        embedded=not external or _kafka_address(external) in _reported_embedded_addresses(),
         port=port,
         controller_port=controller_port,
         heap=os.environ.get("KAFKA_HEAP", "1g"),
