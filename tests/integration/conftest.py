@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -25,6 +26,32 @@ def fetch(pg, sql: str, params=None) -> list[tuple]:
         rows = cur.fetchall()
     pg.rollback()
     return rows
+
+
+@contextmanager
+def tampered(pg, table: str, key: str, where: str, change: str):
+    """Apply `change` ("delete" or "set …") to the single row of `table` matching `where`, then put
+    the row back exactly as it was.
+
+    Re-inserting the saved row restores the model in a second, where rebuilding it took a minute;
+    the row is identified again by `key`, so the change may alter what `where` matches."""
+    backup = f"public.tampered_{uuid.uuid4().hex[:10]}"
+    with pg.cursor() as cur:
+        cur.execute(f"create table {backup} as select * from {table} where {where}")
+        assert cur.rowcount == 1, f"{where} should match one row of {table}, matched {cur.rowcount}"
+        matching_key = f"({key}) in (select {key} from {backup})"
+        statement = f"delete from {table}" if change == "delete" else f"update {table} {change}"
+        cur.execute(f"{statement} where {matching_key}")
+        assert cur.rowcount == 1
+    pg.commit()
+    try:
+        yield
+    finally:
+        with pg.cursor() as cur:
+            cur.execute(f"delete from {table} where {matching_key}")
+            cur.execute(f"insert into {table} select * from {backup}")
+            cur.execute(f"drop table {backup}")
+        pg.commit()
 
 
 def pytest_collection_modifyitems(items):

@@ -8,7 +8,7 @@ import pytest
 
 from orchestration.dbt_runner import run_dbt
 from stack.cli_support import UserError
-from tests.integration.conftest import fetch
+from tests.integration.conftest import fetch, tampered
 
 
 def test_every_deterministic_anomaly_kind_is_caught_exactly(demo_warehouse, pg):
@@ -34,18 +34,17 @@ def test_every_batch_balances_and_matches_the_loader_audit(demo_warehouse, pg):
 
 def test_the_reconciliation_test_fails_when_an_output_row_is_removed(demo_warehouse, pg):
     run_dbt("test", "--select", "assert_mediation_reconciliation_balances", capture=True)
-    with pg.cursor() as cur:  # lose one rejected record on its way to mediation_rejects
-        cur.execute(
-            "delete from mediation.int_usage_records_outcomes where ctid ="
-            " (select min(ctid) from mediation.int_usage_records_outcomes where outcome = 'rejected')"
-        )
-        assert cur.rowcount == 1
-    pg.commit()
-    try:
-        with pytest.raises(UserError, match="failed"):
-            run_dbt("test", "--select", "assert_mediation_reconciliation_balances", capture=True)
-    finally:
-        run_dbt("build", "--select", "int_usage_records_outcomes+", "--full-refresh", capture=True)
+    raw_identity = "raw_topic, raw_partition, raw_offset"
+    first_reject = (
+        f"({raw_identity}) = (select {raw_identity} from mediation.int_usage_records_outcomes"
+        f" where outcome = 'rejected' order by {raw_identity} limit 1)"
+    )
+    # lose one rejected record on its way to mediation_rejects
+    with (
+        tampered(pg, "mediation.int_usage_records_outcomes", raw_identity, first_reject, "delete"),
+        pytest.raises(UserError, match="failed"),
+    ):
+        run_dbt("test", "--select", "assert_mediation_reconciliation_balances", capture=True)
     run_dbt("test", "--select", "assert_mediation_reconciliation_balances", capture=True)
 
 
@@ -122,16 +121,37 @@ def fingerprint(pg) -> dict[str, tuple[int, str]]:
     return result
 
 
+# every index of the incremental models (dbt `indexes` config and the `partial_index` post-hooks)
+INCREMENTAL_MODEL_INDEXES = {
+    "mediation.int_usage_records_validated": 6,
+    "mediation.int_usage_records_outcomes": 5,
+    "mediation.mediated_usage": 3,
+    "rating.int_usage_events_rated": 5,
+}
+
+
+def index_counts(pg) -> dict[str, int]:
+    return {
+        table: fetch(pg, "select count(*) from pg_index where indrelid = %s::regclass", (table,))[0][0]
+        for table in INCREMENTAL_MODEL_INDEXES
+    }
+
+
 def test_a_chain_of_incremental_runs_equals_a_full_refresh(demo_warehouse, pg):
     batches = [b for (b,) in fetch(pg, "select distinct batch_id from raw.usage_native union"
                                        " select distinct batch_id from raw.usage_legacy order by 1")]  # fmt: skip
     assert len(batches) >= 3, "the demo should land in several batches"
-    run_dbt("build", *MEDIATION_AND_RATING, "--full-refresh", "--vars", f"{{max_batch_id: {batches[0]}}}", capture=True)
+    run_dbt("run", *MEDIATION_AND_RATING, "--full-refresh", "--vars", f"{{max_batch_id: {batches[0]}}}", capture=True)
+    # a full refresh replaces the tables; the next incremental runs need the indexes on the new ones
+    assert index_counts(pg) == INCREMENTAL_MODEL_INDEXES
     first = fingerprint(pg)
     for batch in batches[1:]:
-        run_dbt("build", *MEDIATION_AND_RATING, "--vars", f"{{max_batch_id: {batch}}}", capture=True)
-    run_dbt("build", *MEDIATION_AND_RATING, capture=True)
+        run_dbt("run", *MEDIATION_AND_RATING, "--vars", f"{{max_batch_id: {batch}}}", capture=True)
+    run_dbt("run", *MEDIATION_AND_RATING, capture=True)
+    # the data tests (contracts are enforced by every run) hold on what the chain built
+    run_dbt("test", *MEDIATION_AND_RATING, capture=True)
     incremental = fingerprint(pg)
     assert incremental != first, "the later batches should add to mediation"
-    run_dbt("build", *MEDIATION_AND_RATING, "--full-refresh", capture=True)
+    run_dbt("run", *MEDIATION_AND_RATING, "--full-refresh", capture=True)
     assert fingerprint(pg) == incremental
+    assert index_counts(pg) == INCREMENTAL_MODEL_INDEXES

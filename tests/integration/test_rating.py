@@ -12,7 +12,7 @@ import pytest
 
 from orchestration.dbt_runner import DBT_PROJECT_DIR, run_dbt
 from stack.cli_support import UserError
-from tests.integration.conftest import fetch
+from tests.integration.conftest import fetch, tampered
 from tests.rating_reference import Crm, ReferenceRater, Tariffs
 
 SAMPLE_EVENTS = 10_000
@@ -106,30 +106,23 @@ def test_every_mediated_event_is_rated_or_in_suspense(demo_warehouse, pg):
 
 
 @pytest.mark.parametrize(
-    ("test_name", "tamper"),
+    ("test_name", "where", "change"),
     [
         ("assert_rating_reconciliation_balances",
-         "delete from rating.int_usage_events_rated where usage_id = (select min(usage_id::text)::uuid"
-         " from rating.int_usage_events_rated)"),
+         "usage_id = (select min(usage_id::text)::uuid from rating.int_usage_events_rated)",
+         "delete"),
         ("assert_rated_amounts_add_up",
-         "update rating.int_usage_events_rated set net_amount = net_amount + 1 where usage_id ="
-         " (select min(usage_id::text)::uuid from rating.rated_usage where gross_amount > 0)"),
+         "usage_id = (select min(usage_id::text)::uuid from rating.rated_usage where gross_amount > 0)",
+         "set net_amount = net_amount + 1"),
         ("assert_rated_amounts_add_up",
-         "update rating.int_usage_events_rated set allowance_drawn = allowance_drawn + 1 where usage_id ="
-         " (select min(usage_id::text)::uuid from rating.rated_usage where rate_id is not null)"),
+         "usage_id = (select min(usage_id::text)::uuid from rating.rated_usage where rate_id is not null)",
+         "set allowance_drawn = allowance_drawn + 1"),
     ],
 )  # fmt: skip
-def test_each_rating_check_fails_on_bad_data(demo_warehouse, pg, test_name, tamper):
+def test_each_rating_check_fails_on_bad_data(demo_warehouse, pg, test_name, where, change):
     run_dbt("test", "--select", test_name, capture=True)
-    try:
-        with pg.cursor() as cur:
-            cur.execute(tamper)
-            assert cur.rowcount == 1
-        pg.commit()
-        with pytest.raises(UserError):
-            run_dbt("test", "--select", test_name, capture=True)
-    finally:
-        run_dbt("build", "--select", "int_usage_events_rated+", "--full-refresh", capture=True)
+    with tampered(pg, "rating.int_usage_events_rated", "usage_id", where, change), pytest.raises(UserError):
+        run_dbt("test", "--select", test_name, capture=True)
     run_dbt("test", "--select", test_name, capture=True)
 
 

@@ -6,15 +6,13 @@
     config(
         materialized='incremental',
         unique_key=['raw_topic', 'raw_partition', 'raw_offset'],
-        post_hook=[
-            "create index if not exists {{ this.name }}_correlation_key_idx on {{ this }} (correlation_key)",
-            "create index if not exists {{ this.name }}_outcome_idx on {{ this }} (outcome, batch_id)",
-            "create index if not exists {{ this.name }}_batch_id_idx on {{ this }} (batch_id)",
-            "create unique index if not exists {{ this.name }}_raw_id_idx on {{ this }}"
-            " (raw_topic, raw_partition, raw_offset)",
-            "create index if not exists {{ this.name }}_corrected_at_idx on {{ this }} (corrected_at)"
-            " where corrected_at is not null",
+        indexes=[
+            {'columns': ['correlation_key']},
+            {'columns': ['outcome', 'batch_id']},
+            {'columns': ['batch_id']},
+            {'columns': ['raw_topic', 'raw_partition', 'raw_offset'], 'unique': true},
         ],
+        post_hook="{{ partial_index('corrected_at', 'corrected_at is not null') }}",
     )
 }}
 with

@@ -6,16 +6,15 @@
         materialized='incremental',
         unique_key=['raw_topic', 'raw_partition', 'raw_offset'],
         pre_hook="{{ summarize_landed_batches(['usage_native', 'usage_legacy']) }}",
+        indexes=[
+            {'columns': ['natural_key']},
+            {'columns': ['correlation_key']},
+            {'columns': ['batch_id']},
+            {'columns': ['raw_topic', 'raw_partition', 'raw_offset'], 'unique': true},
+        ],
         post_hook=[
-            "create index if not exists {{ this.name }}_natural_key_idx on {{ this }} (natural_key)",
-            "create index if not exists {{ this.name }}_correlation_key_idx on {{ this }} (correlation_key)",
-            "create index if not exists {{ this.name }}_batch_id_idx on {{ this }} (batch_id)",
-            "create unique index if not exists {{ this.name }}_raw_id_idx on {{ this }}"
-            " (raw_topic, raw_partition, raw_offset)",
-            "create index if not exists {{ this.name }}_corrected_at_idx on {{ this }} (corrected_at)"
-            " where corrected_at is not null",
-            "create index if not exists {{ this.name }}_valid_start_idx on {{ this }} (start_time)"
-            ~ " where not is_duplicate and cardinality(reason_codes) = 0",
+            "{{ partial_index('corrected_at', 'corrected_at is not null') }}",
+            "{{ partial_index('start_time', 'not is_duplicate and cardinality(reason_codes) = 0') }}",
         ],
     )
 }}

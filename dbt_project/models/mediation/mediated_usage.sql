@@ -5,12 +5,11 @@
     config(
         materialized='incremental',
         unique_key='correlation_key',
-        post_hook=[
-            "create unique index if not exists {{ this.name }}_correlation_key_idx on {{ this }} (correlation_key)",
-            "create index if not exists {{ this.name }}_batch_idx on {{ this }} (last_batch_id)",
-            "create index if not exists {{ this.name }}_corrected_idx on {{ this }} (last_corrected_at)"
-            " where last_corrected_at is not null",
+        indexes=[
+            {'columns': ['correlation_key'], 'unique': true},
+            {'columns': ['last_batch_id']},
         ],
+        post_hook="{{ partial_index('last_corrected_at', 'last_corrected_at is not null') }}",
     )
 }}
 with

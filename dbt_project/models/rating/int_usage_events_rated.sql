@@ -9,15 +9,13 @@
     config(
         materialized='incremental',
         unique_key='usage_id',
-        post_hook=[
-            "create unique index if not exists {{ this.name }}_usage_id_idx on {{ this }} (usage_id)",
-            "create index if not exists {{ this.name }}_pair_idx on {{ this }} (subscription_id, cycle_start, start_time)",
-            "create index if not exists {{ this.name }}_pool_idx on {{ this }}"
-            " (subscription_id, cycle_start, service, start_time, usage_id)",
-            "create index if not exists {{ this.name }}_batch_idx on {{ this }} (mediated_batch_id)",
-            "create index if not exists {{ this.name }}_corrected_at_idx on {{ this }} (mediated_corrected_at)"
-            " where mediated_corrected_at is not null",
+        indexes=[
+            {'columns': ['usage_id'], 'unique': true},
+            {'columns': ['subscription_id', 'cycle_start', 'start_time']},
+            {'columns': ['subscription_id', 'cycle_start', 'service', 'start_time', 'usage_id']},
+            {'columns': ['mediated_batch_id']},
         ],
+        post_hook="{{ partial_index('mediated_corrected_at', 'mediated_corrected_at is not null') }}",
     )
 }}
 {#- the partial corrected-at index lets max(mediated_corrected_at) below read a few rows, not all -#}

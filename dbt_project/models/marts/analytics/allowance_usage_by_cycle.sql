@@ -4,10 +4,8 @@
 -- a period with no drawing event adds nothing, so the figure is what rating has seen so far.
 {{
     config(
-        post_hook=[
-            "create index if not exists {{ this.name }}_customer_idx on {{ this }} (customer_id, cycle_start)",
-            "analyze {{ this }}",
-        ]
+        indexes=[{'columns': ['customer_id', 'cycle_start']}],
+        post_hook="analyze {{ this }}",
     )
 }}
 

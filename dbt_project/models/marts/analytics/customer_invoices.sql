@@ -1,9 +1,9 @@
 -- grain: one row per issued invoice or credit note, without the buyer's name, address or VAT id.
 {{
     config(
-        post_hook=[
-            "create unique index if not exists {{ this.name }}_number_idx on {{ this }} (invoice_number)",
-            "create index if not exists {{ this.name }}_customer_idx on {{ this }} (customer_id, issue_date)",
+        indexes=[
+            {'columns': ['invoice_number'], 'unique': true},
+            {'columns': ['customer_id', 'issue_date']},
         ]
     )
 }}

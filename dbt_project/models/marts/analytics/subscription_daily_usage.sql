@@ -2,11 +2,11 @@
 -- The care page and the consumption charts read it; it keeps the MSISDN only as a salted hash.
 {{
     config(
-        post_hook=[
-            "create index if not exists {{ this.name }}_customer_idx on {{ this }} (customer_id, usage_date)",
-            "create index if not exists {{ this.name }}_date_idx on {{ this }} (usage_date)",
-            "analyze {{ this }}",
-        ]
+        indexes=[
+            {'columns': ['customer_id', 'usage_date']},
+            {'columns': ['usage_date']},
+        ],
+        post_hook="analyze {{ this }}",
     )
 }}
 

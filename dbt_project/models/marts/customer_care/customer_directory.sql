@@ -2,10 +2,10 @@
 -- this schema is never granted to the reporting role. msisdn_hash links a line to the analytics marts.
 {{
     config(
-        post_hook=[
-            "create index if not exists {{ this.name }}_customer_idx on {{ this }} (customer_id)",
-            "create index if not exists {{ this.name }}_msisdn_idx on {{ this }} (msisdn)",
-            "create index if not exists {{ this.name }}_name_idx on {{ this }} (lower(customer_name))",
+        indexes=[
+            {'columns': ['customer_id']},
+            {'columns': ['msisdn']},
+            {'columns': ['lower(customer_name)']},
         ]
     )
 }}
