@@ -28,6 +28,14 @@ def fetch(pg, sql: str, params=None) -> list[tuple]:
     return rows
 
 
+def index_counts(pg, tables) -> dict[str, int]:
+    """The number of indexes on each of `tables` ("schema.table")."""
+    return {
+        table: fetch(pg, "select count(*) from pg_index where indrelid = %s::regclass", (table,))[0][0]
+        for table in tables
+    }
+
+
 @contextmanager
 def tampered(pg, table: str, key: str, where: str, change: str):
     """Apply `change` ("delete" or "set …") to the single row of `table` matching `where`, then put

@@ -2,6 +2,7 @@
 
 from orchestration.dbt_runner import run_dbt
 from tests.conftest import run_module
+from tests.integration.conftest import index_counts
 
 
 def test_demo_runs_balances_and_is_idempotent(demo_warehouse, pg):
@@ -40,10 +41,4 @@ MART_INDEXES = {
 def test_rebuilt_marts_keep_their_indexes(demo_warehouse, pg):
     # the demo built the marts; building them again replaces each table with a new one
     run_dbt("run", "--select", *(table.split(".")[1] for table in MART_INDEXES), capture=True)
-    with pg.cursor() as cur:
-        counts = {}
-        for table in MART_INDEXES:
-            cur.execute("select count(*) from pg_index where indrelid = %s::regclass", (table,))
-            counts[table] = cur.fetchone()[0]
-    pg.rollback()
-    assert counts == MART_INDEXES
+    assert index_counts(pg, MART_INDEXES) == MART_INDEXES
