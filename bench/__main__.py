@@ -16,6 +16,7 @@ STAGES: list[tuple[str, str, list[str]]] = [
     ("generator_only_1_process", "bench.stages.ingestion", ["generate", "--days", "3"]),
     ("kafka_python_send_only_1_process", "bench.stages.ingestion", ["send", "--records", "1000000"]),
     ("generator_produce_acks_all", "bench.stages.ingestion", ["produce", "--workers", "2"]),
+    ("kafka_python_consume_only_2_processes", "bench.stages.ingestion", ["consume", "--workers", "2"]),
     ("loader_1_process", "bench.stages.ingestion", ["load", "--workers", "1"]),
     ("loader_2_processes", "bench.stages.ingestion", ["load", "--workers", "2"]),
     ("loader_latency_at_10k_per_s", "bench.stages.ingestion", ["latency", "--rate", "10000", "--seconds", "30"]),

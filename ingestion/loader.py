@@ -45,6 +45,9 @@ from stack.settings import ConfigError, Settings
 
 log = get_logger("loader")
 
+# fetched-but-unread data counts against the loader's memory: keep fetches modest
+FETCH_OPTIONS = {"fetch_max_bytes": 16 * 1024 * 1024, "max_partition_fetch_bytes": 2 * 1024 * 1024, "check_crcs": True}
+
 EX_TEMPFAIL = 75  # stopped while PostgreSQL was unreachable: the batch was not committed
 
 
@@ -180,10 +183,7 @@ class RawLoader:
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_interval_ms=600_000,
-                # fetched-but-unread data counts against the loader's memory: keep fetches modest
-                fetch_max_bytes=16 * 1024 * 1024,
-                max_partition_fetch_bytes=2 * 1024 * 1024,
-                check_crcs=True,
+                **FETCH_OPTIONS,
                 **client_config(self.settings.kafka),
             )
         except KafkaError as exc:

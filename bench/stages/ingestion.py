@@ -158,6 +158,44 @@ def load(loaders: int) -> dict:
     return {"records": rows, "seconds": seconds, "loaders": loaders, **time_breakdown(settings, TOPIC)}
 
 
+def consume_worker(index: int, workers: int) -> dict:
+    """One process: poll its share of the partitions to the end with the loader's fetch options, nothing else."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    from ingestion.loader import FETCH_OPTIONS
+
+    settings = load_settings()
+    consumer = KafkaConsumer(**client_config(settings.kafka), enable_auto_commit=False, **FETCH_OPTIONS)
+    ours = [p for p in sorted(consumer.partitions_for_topic(TOPIC)) if p % workers == index]
+    partitions = [TopicPartition(TOPIC, p) for p in ours]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    end = consumer.end_offsets(partitions)
+    cpu_started, started, count = time.process_time(), time.perf_counter(), 0
+    while any(consumer.position(tp) < end[tp] for tp in partitions):
+        for records in consumer.poll(timeout_ms=1000, max_records=50_000).values():
+            count += len(records)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    consumer.close()
+    return {"records": count, "seconds": seconds, "cpu_s": cpu}
+
+
+def consume(workers: int) -> dict:
+    """kafka-python's own consume ceiling on this machine: the loader's fetch path without decode or COPY."""
+    expected = topic_size(load_settings())
+    started = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-m", "bench.stages.ingestion", "consume-worker", "--index", str(i),
+                               "--workers", str(workers)], cwd=REPO_ROOT, stdout=subprocess.PIPE, text=True)
+             for i in range(workers)]  # fmt: skip
+    parts = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+    seconds = time.perf_counter() - started
+    records = sum(part["records"] for part in parts)
+    assert records == expected, f"consumed {records} of {expected}"
+    cpu = sum(part["cpu_s"] for part in parts)
+    return {"records": records, "seconds": max(part["seconds"] for part in parts), "workers": workers,
+            "wall_with_startup_s": round(seconds, 1), "cpu_us_per_record": round(cpu / records * 1e6, 1)}  # fmt: skip
+
+
 def latency(rate: int, seconds: int) -> dict:
     """Kafka timestamp → committed, for a loader keeping up with a steady stream of `rate` records/s."""
     settings = load_settings()
@@ -190,12 +228,13 @@ def latency(rate: int, seconds: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["generate", "send", "produce", "load", "latency"])
+    parser.add_argument("mode", choices=["generate", "send", "produce", "load", "consume", "consume-worker", "latency"])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--days", type=int, default=3)
     parser.add_argument("--rate", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--index", type=int, default=0)
     args = parser.parse_args()
     if args.mode == "generate":
         result = generate_only(args.days)
@@ -205,6 +244,10 @@ def main() -> None:
         result = produce(args.workers)
     elif args.mode == "load":
         result = load(args.workers)
+    elif args.mode == "consume":
+        result = consume(args.workers)
+    elif args.mode == "consume-worker":
+        result = consume_worker(args.index, args.workers)
     else:
         result = latency(args.rate, args.seconds)
     print(json.dumps(result))
