@@ -27,6 +27,7 @@ log = get_logger(__name__)
 
 SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root
 WAREHOUSE_SCHEMAS = ("raw", "crm")
+START_WAIT_S = 600  # the longest crash recovery we wait for before reporting a failed start
 
 # Tuned for a 2-core / 24 GiB machine running bulk ELT; see docs/operations.md.
 SERVER_OPTIONS = {
@@ -116,12 +117,14 @@ class EmbeddedPostgres:
         options = [f"-h {self.pg.host}", f"-p {self.pg.port}", "-k ''"]
         options += [f"-c {name}={value}" for name, value in SERVER_OPTIONS.items()]
         log.info("postgres.start", host=self.pg.host, port=self.pg.port)
+        # after an unclean stop the server replays its WAL before it accepts connections, which takes
+        # minutes on a big warehouse; pg_ctl still returns at once when the postmaster exits (port taken)
         try:
             embedded_postgres.pg_ctl(
-                ["-w", "-t", "60", "-o", " ".join(options), "-l", str(self.log_file), "start"],
+                ["-w", "-t", str(START_WAIT_S), "-o", " ".join(options), "-l", str(self.log_file), "start"],
                 pgdata=self.pgdata,
                 user=user,
-                timeout=90,
+                timeout=START_WAIT_S + 30,
             )
         except (subprocess.CalledProcessError, subprocess.TimeoutExpired):
             tail = self.log_file.read_text(errors="replace").strip().splitlines()[-3:]

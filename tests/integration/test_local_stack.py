@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import psutil
 import pytest
 from kafka import KafkaAdminClient
@@ -92,3 +94,23 @@ def test_down_leaves_external_servers_alone(isolated):
     result = run_module("stack", "down", env=external, check=True)
     assert result.stdout.strip() == ""
     assert all(psutil.pid_exists(pid) for pid in pids.values())
+
+
+def test_up_on_a_taken_port_fails_at_once_with_one_line(tmp_path):
+    # the start waits minutes for a crash recovery; a postmaster that cannot bind must not be waited for
+    env = {
+        "TELECOM_STATE_DIR": str(tmp_path / "state"),
+        "PGPORT": "55497",
+        "DATABASE_URL": "",
+        "PGHOST": "",
+        "KAFKA_BOOTSTRAP_SERVERS": "",
+    }
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", 55497))
+        squatter.listen()
+        result = run_module("stack", "up", env=env, timeout=120)
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "PostgreSQL did not start on 127.0.0.1:55497" in result.stderr
+    assert "could not create any TCP/IP sockets" in result.stderr
