@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import contextlib
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from stack.cli_support import UserError
 from stack.kafka import client_config
-from stack.settings import KafkaSettings
+from stack.settings import KafkaSettings, Settings
 
 
 def unreachable(kafka: KafkaSettings, exc: Exception) -> UserError:
@@ -33,3 +33,14 @@ def ensure_topic(kafka: KafkaSettings, topic: str, partitions: int) -> int:
         return len(described[0]["partitions"])
     finally:
         admin.close()
+
+
+def topic_sizes(settings: Settings, topics: list[str]) -> dict[str, int]:
+    """Messages per topic (sum of high watermarks); 0 for a topic that does not exist yet."""
+    consumer = KafkaConsumer(enable_auto_commit=False, **client_config(settings.kafka))
+    sizes = {}
+    for topic in topics:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        sizes[topic] = sum(consumer.end_offsets(partitions).values()) if partitions else 0
+    consumer.close()
+    return sizes

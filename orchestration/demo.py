@@ -12,10 +12,10 @@ import sys
 from pathlib import Path
 
 import click
-from kafka import KafkaConsumer, TopicPartition
 
 from expectations.runner import run_suites
 from ingestion.customers import write_crm
+from ingestion.kafka_io import topic_sizes
 from ingestion.legacy import replay_legacy
 from ingestion.loader import LoaderConfig, RawLoader
 from ingestion.producer import produce_stream
@@ -27,23 +27,11 @@ from invoicing.render import render_all
 from orchestration.dbt_runner import run_dbt
 from reporting.static_report import DEFAULT_REPORT_DIR, write_report
 from stack.cli_support import UserError, run_cli
-from stack.kafka import client_config
 from stack.logs import configure_logging
 from stack.postgres import connect
 from stack.settings import REPO_ROOT, Settings, load_settings
 
 LEGACY_SAMPLE = REPO_ROOT.parent / "shared" / "fixtures" / "legacy_sample.jsonl"
-
-
-def topic_sizes(settings: Settings, topics: list[str]) -> dict[str, int]:
-    """Messages per topic (sum of high watermarks); 0 for a topic that does not exist yet."""
-    consumer = KafkaConsumer(enable_auto_commit=False, **client_config(settings.kafka))
-    sizes = {}
-    for topic in topics:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        sizes[topic] = sum(consumer.end_offsets(partitions).values()) if partitions else 0
-    consumer.close()
-    return sizes
 
 
 def landed_counts(settings: Settings, tables: dict[str, str]) -> dict[str, tuple[int, int]]:

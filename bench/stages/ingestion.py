@@ -16,6 +16,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import UnknownTopicOrPartitionError
 
 from ingestion.generator import UsageStream
+from ingestion.kafka_io import topic_sizes
 from ingestion.producer import produce_stream
 from ingestion.profiles import load_profile
 from ingestion.reference import load_reference
@@ -105,8 +106,6 @@ def loader_env(table: str, group: str) -> dict:
 
 
 def topic_size(settings) -> int:
-    from orchestration.demo import topic_sizes
-
     return topic_sizes(settings, [TOPIC])[TOPIC]
 
 
@@ -121,6 +120,18 @@ def time_breakdown(settings, topic: str) -> dict:
     conn.close()
     return {"batches": batches, "loaders_seen": loaders, "poll_s": round((poll or 0) / 1000, 1),
             "decode_s": round((decode or 0) / 1000, 1), "copy_s": round((copy or 0) / 1000, 1)}  # fmt: skip
+
+
+def stop_loaders(procs: list[subprocess.Popen]) -> float:
+    """SIGTERM the loaders, reap them and return the largest peak RSS of one loader process, in MB."""
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    peak_kib = 0
+    for p in procs:
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        peak_kib = max(peak_kib, usage.ru_maxrss)
+    return round(peak_kib / 1024, 1)
 
 
 def load(loaders: int) -> dict:
@@ -146,16 +157,14 @@ def load(loaders: int) -> dict:
                 raise RuntimeError("all loaders exited before the topic was landed")
         seconds = time.perf_counter() - started
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            p.wait(60)
+        loader_rss_mb = stop_loaders(procs)
     with conn.cursor() as cur:
         cur.execute(f'select count(*), count(distinct (partition, "offset")) from raw.{table}')
         rows, distinct = cur.fetchone()
     conn.close()
     assert rows == distinct == expected, f"landed {rows} ({distinct} distinct) of {expected}"
-    return {"records": rows, "seconds": seconds, "loaders": loaders, **time_breakdown(settings, TOPIC)}
+    return {"records": rows, "seconds": seconds, "loaders": loaders, "loader_peak_rss_mb": loader_rss_mb,
+            **time_breakdown(settings, TOPIC)}  # fmt: skip
 
 
 def consume_worker(index: int, workers: int) -> dict:
@@ -211,8 +220,7 @@ def latency(rate: int, seconds: int) -> dict:
         result = produce_stream(profile, workers=2)
         time.sleep(3)
     finally:
-        loader.send_signal(signal.SIGTERM)
-        loader.wait(60)
+        loader_rss_mb = stop_loaders([loader])
     with connect(settings.postgres) as conn, conn.cursor() as cur:
         cur.execute(
             f"select count(*),"
@@ -223,6 +231,7 @@ def latency(rate: int, seconds: int) -> dict:
         rows, (p50, p95, p99) = cur.fetchone()
     conn.close()
     return {"records": rows, "seconds": result.seconds, "records_per_s": result.sent / result.seconds,
+            "loader_peak_rss_mb": loader_rss_mb,
             "latency_p50_s": round(p50, 3), "latency_p95_s": round(p95, 3), "latency_p99_s": round(p99, 3)}  # fmt: skip
 
 

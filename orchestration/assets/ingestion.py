@@ -7,12 +7,13 @@ the topics through raw landing into staging without any mapping.
 import dagster as dg
 
 from ingestion.customers import write_crm
+from ingestion.kafka_io import topic_sizes
 from ingestion.legacy import replay_legacy
 from ingestion.loader import LoaderConfig, RawLoader
 from ingestion.producer import produce_stream
 from ingestion.profiles import load_profile
 from ingestion.reference import load_reference
-from orchestration.demo import LEGACY_SAMPLE, landed_counts, topic_sizes
+from orchestration.demo import LEGACY_SAMPLE, landed_counts
 from orchestration.resources import KafkaResource, PostgresResource
 from stack.settings import load_settings
 
