@@ -38,13 +38,19 @@ class StageFailed(RuntimeError):
     pass
 
 
+def reap(proc: subprocess.Popen) -> float:
+    """Wait for `proc`, set its returncode and return its peak RSS in MB (its own, or a waited-for child's)."""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return round(usage.ru_maxrss / 1024, 1)  # Linux reports KiB
+
+
 def run_stage(name: str, module: str, args: list[str] | None = None, env: dict | None = None) -> StageResult:
     cmd = [sys.executable, "-m", module, *(args or [])]
     # a file, not a pipe: a helper process the stage leaves behind cannot keep the harness waiting
     with tempfile.TemporaryFile("w+") as out_file:
         proc = subprocess.Popen(cmd, stdout=out_file, text=True, env={**os.environ, **(env or {})})
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        peak_rss_mb = reap(proc)
         out_file.seek(0)
         out = out_file.read()
     if proc.returncode != 0:
@@ -60,7 +66,7 @@ def run_stage(name: str, module: str, args: list[str] | None = None, env: dict |
         records=records,
         seconds=round(seconds, 3),
         records_per_s=round(rate, 1),
-        peak_rss_mb=round(usage.ru_maxrss / 1024, 1),  # Linux reports KiB
+        peak_rss_mb=peak_rss_mb,
         details=data,
     )
 

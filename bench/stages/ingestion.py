@@ -12,11 +12,13 @@ import subprocess
 import sys
 import time
 
-from kafka import KafkaAdminClient
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.errors import UnknownTopicOrPartitionError
 
+from bench.harness import reap
 from ingestion.generator import UsageStream
 from ingestion.kafka_io import topic_sizes
+from ingestion.loader import FETCH_OPTIONS
 from ingestion.producer import produce_stream
 from ingestion.profiles import load_profile
 from ingestion.reference import load_reference
@@ -126,12 +128,7 @@ def stop_loaders(procs: list[subprocess.Popen]) -> float:
     """SIGTERM the loaders, reap them and return the largest peak RSS of one loader process, in MB."""
     for p in procs:
         p.send_signal(signal.SIGTERM)
-    peak_kib = 0
-    for p in procs:
-        _, status, usage = os.wait4(p.pid, 0)
-        p.returncode = os.waitstatus_to_exitcode(status)
-        peak_kib = max(peak_kib, usage.ru_maxrss)
-    return round(peak_kib / 1024, 1)
+    return max(reap(p) for p in procs)
 
 
 def load(loaders: int) -> dict:
@@ -169,10 +166,6 @@ def load(loaders: int) -> dict:
 
 def consume_worker(index: int, workers: int) -> dict:
     """One process: poll its share of the partitions to the end with the loader's fetch options, nothing else."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    from ingestion.loader import FETCH_OPTIONS
-
     settings = load_settings()
     consumer = KafkaConsumer(**client_config(settings.kafka), enable_auto_commit=False, **FETCH_OPTIONS)
     ours = [p for p in sorted(consumer.partitions_for_topic(TOPIC)) if p % workers == index]
