@@ -1,33 +1,29 @@
 {#-
     The rows of `relation` an incremental mediation run must (re)process: rows of load batches newer than
     any already processed into this model, and rows whose latest correction is newer than any already
-    applied. Two branches rather than one OR, so that each can use an index (the batch id; the few
+    applied; `batch_column` and `correction_column` name the columns of this model that record how far it
+    has got. Two branches rather than one OR, so that each can use an index (the batch id; the few
     corrected rows) instead of scanning every row ever landed.
 -#}
-{% macro new_raw_rows(relation) -%}
+{% macro new_raw_rows(relation, batch_column='batch_id', correction_column='corrected_at') -%}
     select * from {{ relation }}
     {%- if is_incremental() %}
-        where batch_id > {{ processed_batch_id() }}
+        where batch_id > {{ processed_batch_id(batch_column) }}
         union all
         select * from {{ relation }}
-        where batch_id <= {{ processed_batch_id() }} and corrected_at > {{ applied_correction_at() }}
+        where
+            batch_id <= {{ processed_batch_id(batch_column) }}
+            and corrected_at > {{ applied_correction_at(correction_column) }}
     {%- endif %}
 {%- endmacro %}
 
-{#- The complement of new_raw_rows for a row of the same relation under `alias`: processed before. -#}
-{% macro is_processed_raw_row(alias) -%}
-    (
-        {{ alias }}.batch_id <= {{ processed_batch_id() }}
-        and ({{ alias }}.corrected_at is null or {{ alias }}.corrected_at <= {{ applied_correction_at() }})
-    )
+{#- How far this model has got: the newest load batch, and the newest correction, it has processed. -#}
+{% macro processed_batch_id(batch_column='batch_id') -%}
+    (select coalesce(max(processed.{{ batch_column }}), 0) from {{ this }} as processed)
 {%- endmacro %}
 
-{% macro processed_batch_id() -%}
-    (select coalesce(max(processed.batch_id), 0) from {{ this }} as processed)
-{%- endmacro %}
-
-{% macro applied_correction_at() -%}
-    (select coalesce(max(processed.corrected_at), '-infinity'::timestamptz) from {{ this }} as processed)
+{% macro applied_correction_at(correction_column='corrected_at') -%}
+    (select coalesce(max(processed.{{ correction_column }}), '-infinity'::timestamptz) from {{ this }} as processed)
 {%- endmacro %}
 
 {#-

@@ -23,7 +23,9 @@ native as (
         jsonb_typeof(payload_json) = 'object' as is_object,
         payload_md5 as content_md5,
         lower(trim(record_type)) as record_type,
-        network_element || '|' || record_id || '|' || record_sequence_text as natural_key,
+        -- the sequence as a number when it is one, so '01' and '1' are the same part
+        network_element || '|' || record_id || '|' || coalesce(record_sequence::text, record_sequence_text)
+            as natural_key,
         network_element || '|' || record_id as correlation_key,
         record_sequence,
         is_final,

@@ -1,6 +1,6 @@
 -- grain: one row per billable usage event (a whole record, or an assembled chain of partial records)
--- incremental: a chain becomes accepted in the run that lands (or recycles) its last missing part,
--- so the events to add are the accepted chains with a part newer than anything already mediated
+-- incremental: the whole records of the new (or newly corrected) batches, and the chains that became
+-- complete in this run (a part of theirs is newer than anything already mediated)
 {{
     config(
         materialized='incremental',
@@ -14,30 +14,65 @@
 }}
 with
 
-accepted as (
-    select * from {{ ref('int_usage_records_outcomes') }}
+whole_records as (
+    select * from (
+        {{ new_raw_rows(ref('int_usage_records_validated'), 'last_batch_id', 'last_corrected_at') }}
+    ) as validated
+    where is_valid and not is_partial
+),
+
+completed_chains as (
+    select chains.correlation_key from {{ ref('int_partial_record_chains') }} as chains
     where
-        outcome = 'accepted'
+        chains.chain_state = 'complete'
         {% if is_incremental() %}
-            -- two branches, not one OR, so each uses its index on the outcomes
-            and correlation_key in (
-                select newer.correlation_key from {{ ref('int_usage_records_outcomes') }} as newer
-                where
-                    newer.outcome = 'accepted'
-                    and newer.batch_id > (select coalesce(max(previous.last_batch_id), 0) from {{ this }} as previous)
-                union all
-                select corrected.correlation_key from {{ ref('int_usage_records_outcomes') }} as corrected
-                where
-                    corrected.outcome = 'accepted'
-                    and corrected.corrected_at > (
-                        select coalesce(max(previous.last_corrected_at), '-infinity'::timestamptz)
-                        from {{ this }} as previous
-                    )
+            and (
+                chains.last_batch_id > {{ processed_batch_id('last_batch_id') }}
+                or chains.last_corrected_at > {{ applied_correction_at('last_corrected_at') }}
             )
         {% endif %}
 ),
 
-events as (
+chain_parts as (
+    select parts.* from {{ ref('int_usage_records_validated') }} as parts
+    where
+        parts.is_valid
+        and parts.is_partial
+        and parts.correlation_key in (select completed_chains.correlation_key from completed_chains)
+),
+
+-- a whole record is an event as it is: no grouping, which is what makes the 94% of records cheap
+whole_record_events as (
+    select
+        correlation_key,
+        source_format,
+        record_type,
+        direction,
+        served_msisdn,
+        other_party_msisdn,
+        start_time,
+        duration_s,
+        uplink_bytes,
+        downlink_bytes,
+        message_parts::bigint as message_parts,
+        technology,
+        serving_mcc,
+        serving_mnc,
+        cell_id,
+        1::bigint as part_count,
+        landed_at as first_landed_at,
+        landed_at,
+        batch_id as last_batch_id,
+        corrected_at as last_corrected_at,
+        jsonb_build_array(
+            jsonb_build_object(
+                'topic', raw_topic, 'partition', raw_partition, 'offset', raw_offset, 'batch_id', batch_id
+            )
+        ) as raw_lineage
+    from whole_records
+),
+
+chain_events as (
     select
         correlation_key,
         min(source_format) as source_format,
@@ -65,8 +100,14 @@ events as (
             )
             order by record_sequence
         ) as raw_lineage
-    from accepted
+    from chain_parts
     group by correlation_key
+),
+
+events as (
+    select * from whole_record_events
+    union all
+    select * from chain_events
 )
 
 select

@@ -1,4 +1,7 @@
 -- grain: one row per plan period of a subscription, over [valid_from, valid_to) in local dates
+-- depends_on: {{ ref('stg_crm__subscriptions') }}
+-- (ordering only: views that read several CRM views are dropped by the `drop ... cascade` of each
+-- replaced view; replacing the CRM views one after another keeps those drops from deadlocking)
 with
 
 source as (

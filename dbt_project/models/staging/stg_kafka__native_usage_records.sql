@@ -53,7 +53,7 @@ typed as (
         case when is_final_text in ('true', 'false') then is_final_text::boolean end as is_final,
         case
             when
-                start_time_text ~ '^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$'
+                {{ is_iso8601_with_offset('start_time_text') }}
                 and pg_input_is_valid(start_time_text, 'timestamptz')
                 then start_time_text::timestamptz
         end as start_time,

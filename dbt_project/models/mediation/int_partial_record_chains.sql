@@ -1,0 +1,94 @@
+-- grain: one row per chain of partial records (the valid parts sharing network element + record id),
+-- with its assembly state: complete, incomplete (timed out) or open
+-- a record that is its own first and final part is whole and forms no chain; only the ~6% partial
+-- records are evaluated here, so the per-record outcome is a view and never a second wide table
+-- incremental: the chains touched by a new or corrected part, and every chain still open (the
+-- event-time watermark moves, so an open chain may now time out)
+{{
+    config(
+        materialized='incremental',
+        unique_key='correlation_key',
+        indexes=[
+            {'columns': ['correlation_key'], 'unique': true},
+        ],
+        post_hook="{{ partial_index('chain_state', \"chain_state = 'open'\") }}",
+    )
+}}
+{%- set validated = ref('int_usage_records_validated') %}
+-- every read of the validated records names the table itself: a CTE read several times would be
+-- materialized whole (millions of rows) instead of using the table's indexes
+with
+
+{% if is_incremental() %}
+    new_parts as (
+        select validated_records.correlation_key
+        from (
+            {{ new_raw_rows(validated, 'evaluated_through_batch_id',
+                            'evaluated_through_corrected_at') }}
+        ) as validated_records
+        where validated_records.is_partial and validated_records.correlation_key is not null
+    ),
+
+    affected_chains as (
+        select new_parts.correlation_key from new_parts
+        union
+        select open_chains.correlation_key from {{ this }} as open_chains
+        where open_chains.chain_state = 'open'
+    ),
+
+    parts as (
+        select validated.* from {{ validated }} as validated
+        where
+            validated.is_valid
+            and validated.is_partial
+            and validated.correlation_key in (select affected_chains.correlation_key from affected_chains)
+    ),
+{% else %}
+    parts as (
+        select * from {{ validated }}
+        where is_valid and is_partial
+    ),
+{% endif %}
+
+-- event-time watermark: how far the usage stream has got, so chain time-outs do not depend on wall time
+watermark as (
+    select max(start_time) as event_time_watermark
+    from {{ validated }}
+    where is_valid
+),
+
+chains as (
+    select
+        correlation_key,
+        count(*) as part_count,
+        count(distinct record_sequence) as distinct_sequences,
+        min(record_sequence) as first_sequence,
+        max(record_sequence) as last_sequence,
+        coalesce(bool_or(is_final), false) as has_final,
+        max(start_time + make_interval(secs => coalesce(duration_s, 0))) as chain_end_time,
+        max(batch_id) as last_batch_id,
+        max(corrected_at) as last_corrected_at
+    from parts
+    group by correlation_key
+)
+
+select
+    chains.*,
+    case
+        when
+            chains.has_final
+            and chains.first_sequence = 1
+            and chains.distinct_sequences = chains.last_sequence
+            and chains.part_count = chains.distinct_sequences
+            then 'complete'
+        when
+            watermark.event_time_watermark - chains.chain_end_time
+            > make_interval(hours => {{ var('partial_timeout_hours') }})
+            then 'incomplete'
+        else 'open'
+    end as chain_state,
+    -- how far the validated records had got when these chains were evaluated (for the next run)
+    (select max(latest.batch_id) from {{ validated }} as latest) as evaluated_through_batch_id,
+    (select max(latest.corrected_at) from {{ validated }} as latest) as evaluated_through_corrected_at
+from chains
+cross join watermark
