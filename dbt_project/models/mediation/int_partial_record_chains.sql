@@ -11,7 +11,10 @@
         indexes=[
             {'columns': ['correlation_key'], 'unique': true},
         ],
-        post_hook="{{ partial_index('chain_state', \"chain_state = 'open'\") }}",
+        post_hook=[
+            "{{ partial_index('chain_state', \"chain_state = 'open'\") }}",
+            "{{ analyze_after_full_refresh() }}",
+        ],
     )
 }}
 {%- set validated = ref('int_usage_records_validated') %}

@@ -15,6 +15,7 @@
             "{{ partial_index('corrected_at', 'corrected_at is not null') }}",
             "{{ partial_index('start_time', 'is_valid') }}",
             "{{ partial_index('correlation_key', 'is_valid and is_partial') }}",
+            "{{ analyze_after_full_refresh() }}",
         ],
     )
 }}

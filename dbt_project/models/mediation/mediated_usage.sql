@@ -9,7 +9,10 @@
             {'columns': ['correlation_key'], 'unique': true},
             {'columns': ['last_batch_id']},
         ],
-        post_hook="{{ partial_index('last_corrected_at', 'last_corrected_at is not null') }}",
+        post_hook=[
+            "{{ partial_index('last_corrected_at', 'last_corrected_at is not null') }}",
+            "{{ analyze_after_full_refresh() }}",
+        ],
     )
 }}
 with

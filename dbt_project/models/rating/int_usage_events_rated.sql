@@ -15,7 +15,10 @@
             {'columns': ['subscription_id', 'cycle_start', 'service', 'start_time', 'usage_id']},
             {'columns': ['mediated_batch_id']},
         ],
-        post_hook="{{ partial_index('mediated_corrected_at', 'mediated_corrected_at is not null') }}",
+        post_hook=[
+            "{{ partial_index('mediated_corrected_at', 'mediated_corrected_at is not null') }}",
+            "{{ analyze_after_full_refresh() }}",
+        ],
     )
 }}
 {#- the partial corrected-at index lets max(mediated_corrected_at) below read a few rows, not all -#}
