@@ -28,7 +28,10 @@
         and substr({{ expr }}, 11, 1) = 'T'
         and substr({{ expr }}, 14, 1) = ':'
         and substr({{ expr }}, 17, 1) = ':'
-        and substr({{ expr }}, 20, 1) in ('Z', '.', '+', '-')
+        and (
+            substr({{ expr }}, 20, 1) in ('Z', '+', '-')
+            or substr({{ expr }}, 20, 1) = '.' and substr({{ expr }}, 21, 1) in ('0', '1', '2', '3', '4', '5', '6', '7', '8', '9')
+        )
         and (
             right({{ expr }}, 1) = 'Z'
             or left(right({{ expr }}, 6), 1) in ('+', '-') and substr(right({{ expr }}, 6), 4, 1) = ':'
@@ -36,4 +39,3 @@
         )
     )
 {%- endmacro %}
-
