@@ -115,9 +115,9 @@ def fingerprint(pg) -> dict[str, tuple[int, str]]:
     rated_at, mediated_at and a chain's evaluated_through_* are left out: they say when a row was
     (re-)processed, which differs between the two paths."""
     result = {}
-    processing_time = ("rated_at", "mediated_at", "evaluated_through_batch_id", "evaluated_through_corrected_at")
+    processing_time = "'{rated_at,mediated_at,evaluated_through_batch_id,evaluated_through_corrected_at}'::text[]"
     for model, order in PIPELINE_OUTPUTS.items():
-        row_text = "(to_jsonb(t) - " + " - ".join(f"'{column}'" for column in processing_time) + ")::text"
+        row_text = f"(to_jsonb(t) - {processing_time})::text"
         rows = fetch(pg, f"select count(*), md5(string_agg({row_text}, '|' order by {order})) from {model} t")
         result[model] = rows[0]
     return result

@@ -162,18 +162,24 @@ ranked as (
         partition by hashtextextended(dedup_key, 0), dedup_key
         order by batch_id, kafka_timestamp, raw_partition, raw_offset
     )
+),
+
+flagged as (
+    select
+        *,
+        natural_key is not null and copy_number > 1 as is_duplicate
+    from ranked
 )
 
 select
     *,
     case
-        when copy_number > 1 then first_copy_topic || ':' || first_copy_partition || ':' || first_copy_offset
+        when is_duplicate then first_copy_topic || ':' || first_copy_partition || ':' || first_copy_offset
     end as first_copy_raw_id,
-    natural_key is not null and copy_number > 1 as is_duplicate,
-    natural_key is not null and copy_number > 1 and content_md5 <> first_copy_md5 as is_conflicting,
+    is_duplicate and content_md5 <> first_copy_md5 as is_conflicting,
     array_to_string(reason_codes, ',') as reason_codes_text,
-    cardinality(reason_codes) = 0 and not (natural_key is not null and copy_number > 1) as is_valid,
+    cardinality(reason_codes) = 0 and not is_duplicate as is_valid,
     -- a part of a longer record: anything but a first part that is also the final one
     not coalesce(record_sequence = 1 and is_final, false) as is_partial
-from ranked
+from flagged
 where is_in_scope
