@@ -37,6 +37,11 @@ SERVER_OPTIONS = {
     "effective_cache_size": "12GB",
     "max_wal_size": "8GB",
     "checkpoint_timeout": "15min",
+    # No WAL for rows of a table created in the same transaction: every dbt full refresh builds a new
+    # table that way (22% faster at 2M records). The price is no streaming replica and no point-in-time
+    # recovery, which the embedded server never offers; a production server comes through DATABASE_URL.
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
     "max_parallel_workers_per_gather": "2",
     "jit": "off",
     "max_connections": "200",
