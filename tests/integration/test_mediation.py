@@ -109,13 +109,19 @@ PIPELINE_OUTPUTS = {
 }
 
 
+PROCESSING_TIME_COLUMNS = (
+    "rated_at", "mediated_at", "validated_at", "evaluated_at",
+    "evaluated_through_batch_id", "evaluated_through_corrected_at",
+)  # fmt: skip
+
+
 def fingerprint(pg) -> dict[str, tuple[int, str]]:
     """Row count and a hash of every row of every mediation and rating output, in key order.
 
-    rated_at, mediated_at and a chain's evaluated_through_* are left out: they say when a row was
-    (re-)processed, which differs between the two paths."""
+    rated_at, mediated_at, validated_at and a chain's evaluated_* are left out: they say when a row
+    was (re-)processed, which differs between the two paths."""
     result = {}
-    processing_time = "'{rated_at,mediated_at,evaluated_through_batch_id,evaluated_through_corrected_at}'::text[]"
+    processing_time = f"array{list(PROCESSING_TIME_COLUMNS)}::text[]"
     for model, order in PIPELINE_OUTPUTS.items():
         row_text = f"(to_jsonb(t) - {processing_time})::text"
         rows = fetch(pg, f"select count(*), md5(string_agg({row_text}, '|' order by {order})) from {model} t")
@@ -127,7 +133,6 @@ def fingerprint(pg) -> dict[str, tuple[int, str]]:
 INCREMENTAL_MODEL_INDEXES = {
     "mediation.int_usage_records_validated": 6,
     "mediation.int_partial_record_chains": 2,
-    "mediation.mediated_usage": 3,
     "rating.int_usage_events_rated": 5,
 }
 

@@ -120,11 +120,13 @@ CORRUPTIONS = {
         " 0, 0, 0 from raw.load_batches",
         "delete from raw.load_batches where loader_id = 'test'",
     ),
-    # a 10-day call slips through
+    # a 10-day call slips through (mediated_usage shows a whole record's validated row)
     "mediation": (
-        "update mediation.mediated_usage set duration_s = duration_s + 864000 where usage_id ="
-        " (select min(usage_id::text)::uuid from mediation.mediated_usage where service = 'voice')",
-        "update mediation.mediated_usage set duration_s = duration_s - 864000 where duration_s >= 864000",
+        "update mediation.int_usage_records_validated set duration_s = duration_s + 864000 where"
+        " (raw_topic, raw_partition, raw_offset) = (select raw_topic, raw_partition, raw_offset"
+        " from mediation.int_usage_records_validated where is_valid and not is_partial and record_type = 'voice'"
+        " order by raw_topic, raw_partition, raw_offset limit 1)",
+        "update mediation.int_usage_records_validated set duration_s = duration_s - 864000 where duration_s >= 864000",
     ),
     # a negative charge
     "rating": (

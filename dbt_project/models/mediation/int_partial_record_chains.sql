@@ -1,5 +1,6 @@
 -- grain: one row per chain of partial records (the valid parts sharing network element + record id),
--- with its assembly state: complete, incomplete (timed out) or open
+-- with its assembly state (complete, incomplete (timed out) or open) and the usage event its parts add
+-- up to; mediated_usage serves the complete chains' events from here
 -- a record that is its own first and final part is whole and forms no chain; only the ~6% partial
 -- records are evaluated here, so the per-record outcome is a view and never a second wide table
 -- incremental: the chains touched by a new or corrected part, and every chain still open (the
@@ -63,6 +64,29 @@ watermark as (
 chains as (
     select
         correlation_key,
+        min(source_format) as source_format,
+        min(record_type) as record_type,
+        min(direction) as direction,
+        min(served_msisdn) as served_msisdn,
+        min(other_party_msisdn) as other_party_msisdn,
+        min(start_time) as start_time,
+        sum(duration_s)::bigint as duration_s,
+        sum(uplink_bytes)::bigint as uplink_bytes,
+        sum(downlink_bytes)::bigint as downlink_bytes,
+        sum(message_parts)::bigint as message_parts,
+        -- where the session started: the first part's cell and technology
+        (array_agg(technology order by record_sequence))[1] as technology,
+        (array_agg(serving_mcc order by record_sequence))[1] as serving_mcc,
+        (array_agg(serving_mnc order by record_sequence))[1] as serving_mnc,
+        (array_agg(cell_id order by record_sequence))[1] as cell_id,
+        min(landed_at) as first_landed_at,
+        max(landed_at) as landed_at,
+        jsonb_agg(
+            jsonb_build_object(
+                'topic', raw_topic, 'partition', raw_partition, 'offset', raw_offset, 'batch_id', batch_id
+            )
+            order by record_sequence
+        ) as raw_lineage,
         count(*) as part_count,
         count(distinct record_sequence) as distinct_sequences,
         min(record_sequence) as first_sequence,
@@ -92,6 +116,7 @@ select
     end as chain_state,
     -- how far the validated records had got when these chains were evaluated (for the next run)
     (select max(latest.batch_id) from {{ validated }} as latest) as evaluated_through_batch_id,
-    (select max(latest.corrected_at) from {{ validated }} as latest) as evaluated_through_corrected_at
+    (select max(latest.corrected_at) from {{ validated }} as latest) as evaluated_through_corrected_at,
+    now() as evaluated_at
 from chains
 cross join watermark

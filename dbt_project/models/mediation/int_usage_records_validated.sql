@@ -180,6 +180,8 @@ select
     array_to_string(reason_codes, ',') as reason_codes_text,
     cardinality(reason_codes) = 0 and not is_duplicate as is_valid,
     -- a part of a longer record: anything but a first part that is also the final one
-    not coalesce(record_sequence = 1 and is_final, false) as is_partial
+    not coalesce(record_sequence = 1 and is_final, false) as is_partial,
+    -- when mediation accepted (or rejected) this record: mediated_usage.mediated_at of a whole record
+    now() as validated_at
 from flagged
 where is_in_scope
