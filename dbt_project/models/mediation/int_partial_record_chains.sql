@@ -3,8 +3,8 @@
 -- up to; mediated_usage serves the complete chains' events from here
 -- a record that is its own first and final part is whole and forms no chain; only the ~6% partial
 -- records are evaluated here, so the per-record outcome is a view and never a second wide table
--- incremental: the chains touched by a new or corrected part, and every chain still open (the
--- event-time watermark moves, so an open chain may now time out)
+-- incremental: the chains touched by a new or corrected part, and the open chains the moving event-time
+-- watermark has now timed out; an open chain that neither got a part nor timed out stays as it was
 {{
     config(
         materialized='incremental',
@@ -19,16 +19,24 @@
     )
 }}
 {%- set validated = ref('int_usage_records_validated') %}
+{%- set partial_timeout = "make_interval(hours => " ~ var('partial_timeout_hours') ~ ")" %}
 -- every read of the validated records names the table itself: a CTE read several times would be
 -- materialized whole (millions of rows) instead of using the table's indexes
 with
+
+-- event-time watermark: how far the usage stream has got, so chain time-outs do not depend on wall time
+watermark as (
+    select max(start_time) as event_time_watermark
+    from {{ validated }}
+    where is_valid
+),
 
 {% if is_incremental() %}
     new_parts as (
         select validated_records.correlation_key
         from (
             {{ new_raw_rows(validated, 'evaluated_through_batch_id',
-                            'evaluated_through_corrected_at') }}
+                            'evaluated_through_corrected_at', read_progress_first=true) }}
         ) as validated_records
         where validated_records.is_partial and validated_records.correlation_key is not null
     ),
@@ -37,7 +45,11 @@ with
         select new_parts.correlation_key from new_parts
         union
         select open_chains.correlation_key from {{ this }} as open_chains
-        where open_chains.chain_state = 'open'
+        cross join watermark
+        where
+            open_chains.chain_state = 'open'
+            -- untouched, an open chain changes only when the watermark passes its time-out
+            and watermark.event_time_watermark - open_chains.chain_end_time > {{ partial_timeout }}
     ),
 
     parts as (
@@ -53,13 +65,6 @@ with
         where is_valid and is_partial
     ),
 {% endif %}
-
--- event-time watermark: how far the usage stream has got, so chain time-outs do not depend on wall time
-watermark as (
-    select max(start_time) as event_time_watermark
-    from {{ validated }}
-    where is_valid
-),
 
 chains as (
     select
@@ -108,10 +113,7 @@ select
             and chains.distinct_sequences = chains.last_sequence
             and chains.part_count = chains.distinct_sequences
             then 'complete'
-        when
-            watermark.event_time_watermark - chains.chain_end_time
-            > make_interval(hours => {{ var('partial_timeout_hours') }})
-            then 'incomplete'
+        when watermark.event_time_watermark - chains.chain_end_time > {{ partial_timeout }} then 'incomplete'
         else 'open'
     end as chain_state,
     -- how far the validated records had got when these chains were evaluated (for the next run)
