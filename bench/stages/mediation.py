@@ -15,7 +15,7 @@ import time
 import zlib
 from dataclasses import dataclass
 
-from bench.stages.scratch_warehouse import open_scratch_warehouse, timed_dbt
+from bench.stages.scratch_warehouse import open_scratch_warehouse, server_settings, timed_dbt
 
 BENCH_DB = "telecom_bench"
 BATCH = 50_000
@@ -169,13 +169,14 @@ def main() -> None:
         landed, balanced = cur.fetchone()
         cur.execute("select count(*) from mediation.mediated_usage")
         events = cur.fetchone()[0]
+    pg_settings = server_settings(conn)
     conn.close()
     if not args.keep:
         drop_database(settings.postgres, BENCH_DB)
     print(json.dumps({
         "records": total, "seconds": full_s, "incremental_records": args.incremental,
         "incremental_s": round(incremental_s, 1), "data_tests_s": round(tests_s, 1), "mediated_events": events,
-        "landed_after": int(landed), "balanced": balanced,
+        "landed_after": int(landed), "balanced": balanced, "postgres": pg_settings,
     }))  # fmt: skip
 
 

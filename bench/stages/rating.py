@@ -12,7 +12,7 @@ import argparse
 import datetime as dt
 import json
 
-from bench.stages.scratch_warehouse import open_scratch_warehouse, timed_dbt
+from bench.stages.scratch_warehouse import open_scratch_warehouse, server_settings, timed_dbt
 
 BENCH_DB = "telecom_bench_rating"
 BATCH = 50_000
@@ -160,11 +160,7 @@ def main() -> None:
         mediated, rated, errors, balanced = cur.fetchone()
         cur.execute("select sum(net_amount) from rating.rated_usage")
         net = cur.fetchone()[0]
-        cur.execute(
-            "select name, setting from pg_settings where name in"
-            " ('work_mem', 'max_parallel_workers_per_gather', 'shared_buffers', 'jit')"
-        )
-        pg_settings = dict(cur.fetchall())
+    pg_settings = server_settings(conn)
     conn.close()
     if not args.keep:
         drop_database(settings.postgres, BENCH_DB)

@@ -29,3 +29,13 @@ def timed_dbt(*args: str) -> float:
     started = time.perf_counter()
     run_dbt(*args, capture=True)
     return time.perf_counter() - started
+
+
+def server_settings(conn) -> dict[str, str]:
+    """The PostgreSQL settings a benchmark's figures depend on, reported with them."""
+    with conn.cursor() as cur:
+        cur.execute(
+            "select name, setting from pg_settings where name in"
+            " ('work_mem', 'max_parallel_workers_per_gather', 'shared_buffers', 'jit', 'wal_level')"
+        )
+        return dict(cur.fetchall())

@@ -33,7 +33,7 @@ new_records as (
     -- new_records and is ranked in its new version only
     earlier_copies as (
         select
-            {{ column_list(ref('int_usage_records_normalized'), 'earlier') }},
+            {{ column_list(ref('int_usage_records_normalized'), 'earlier', kept_by=this) }},
             false as is_in_scope
         from {{ this }} as earlier
         where
@@ -171,13 +171,45 @@ flagged as (
     from ranked
 )
 
+-- what later steps read; the raw text of each field and the ranking's working columns stay behind
 select
-    *,
+    source_format,
+    raw_topic,
+    raw_partition,
+    raw_offset,
+    batch_id,
+    kafka_timestamp,
+    landed_at,
+    parse_error,
+    is_recycled,
+    corrected_at,
+    content_md5,
+    record_type,
+    natural_key,
+    correlation_key,
+    record_sequence,
+    is_final,
+    direction,
+    start_time,
+    duration_s,
+    uplink_bytes,
+    downlink_bytes,
+    message_parts,
+    technology,
+    serving_mcc,
+    serving_mnc,
+    cell_id,
+    served_msisdn,
+    other_party_msisdn,
+    total_bytes,
+    reason_codes,
+    array_to_string(reason_codes, ',') as reason_codes_text,
+    is_duplicate,
     case
         when is_duplicate then first_copy_topic || ':' || first_copy_partition || ':' || first_copy_offset
     end as first_copy_raw_id,
+    first_copy_md5,
     is_duplicate and content_md5 <> first_copy_md5 as is_conflicting,
-    array_to_string(reason_codes, ',') as reason_codes_text,
     cardinality(reason_codes) = 0 and not is_duplicate as is_valid,
     -- a part of a longer record: anything but a first part that is also the final one
     not coalesce(record_sequence = 1 and is_final, false) as is_partial,
