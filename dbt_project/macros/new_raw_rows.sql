@@ -15,16 +15,7 @@
                       read_progress_first=false) -%}
     select * from {{ relation }}
     {%- if is_incremental() %}
-        {%- if read_progress_first %}
-            {%- set progress = processed_progress(batch_column, correction_column) %}
-        {%- else %}
-            {%- set progress = {
-                'batch_id': '(select coalesce(max(processed.' ~ batch_column ~ '), 0) from ' ~ this
-                    ~ ' as processed)',
-                'corrected_at': "(select coalesce(max(processed." ~ correction_column
-                    ~ "), '-infinity'::timestamptz) from " ~ this ~ " as processed)",
-            } %}
-        {%- endif %}
+        {%- set progress = processed_progress(batch_column, correction_column, read_progress_first) %}
         where batch_id > {{ progress.batch_id }}
         union all
         select * from {{ relation }}
@@ -34,15 +25,23 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- How far this model has got (the newest load batch, and the newest correction, it has processed), read now. -#}
-{% macro processed_progress(batch_column, correction_column) -%}
+{#-
+    How far this model has got: the newest load batch, and the newest correction, it has processed.
+    As scalar subqueries the query evaluates, or (read_now) as literals read when the model compiles.
+-#}
+{% macro processed_progress(batch_column, correction_column, read_now) -%}
+    {%- set newest_batch = "coalesce(max(processed." ~ batch_column ~ "), 0)" %}
+    {%- set newest_correction = "coalesce(max(processed." ~ correction_column ~ "), '-infinity'::timestamptz)" %}
+    {%- set processed = " from " ~ this ~ " as processed" %}
+    {%- if not read_now %}
+        {{- return({
+            'batch_id': "(select " ~ newest_batch ~ processed ~ ")",
+            'corrected_at': "(select " ~ newest_correction ~ processed ~ ")",
+        }) }}
+    {%- endif %}
     {%- set progress = {'batch_id': 0, 'corrected_at': "'-infinity'::timestamptz"} %}
     {%- if execute %}
-        {%- set row = run_query(
-            "select coalesce(max(processed." ~ batch_column ~ "), 0),"
-            ~ " coalesce(max(processed." ~ correction_column ~ "), '-infinity'::timestamptz)::text"
-            ~ " from " ~ this ~ " as processed"
-        ).rows[0] %}
+        {%- set row = run_query("select " ~ newest_batch ~ ", " ~ newest_correction ~ "::text" ~ processed).rows[0] %}
         {%- do progress.update({'batch_id': row[0], 'corrected_at': "'" ~ row[1] ~ "'::timestamptz"}) %}
     {%- endif %}
     {{- return(progress) }}
