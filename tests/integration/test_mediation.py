@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import psycopg2.errors
 import pytest
 
 from orchestration.dbt_runner import run_dbt
@@ -155,3 +156,12 @@ def test_a_chain_of_incremental_runs_equals_a_full_refresh(demo_warehouse, pg):
     run_dbt("run", *MEDIATION_AND_RATING, "--full-refresh", capture=True)
     assert fingerprint(pg) == incremental
     assert index_counts(pg, INCREMENTAL_MODEL_INDEXES) == INCREMENTAL_MODEL_INDEXES
+
+
+def test_the_incremental_tables_refuse_a_row_inserted_twice(demo_warehouse, pg):
+    """replace_by_key inserts the new rows it does not replace without looking for an earlier version;
+    each incremental model's unique index on its key is what stops a wrong `replaceable_rows`."""
+    for model in INCREMENTAL_MODEL_INDEXES:
+        with pytest.raises(psycopg2.errors.UniqueViolation), pg.cursor() as cur:
+            cur.execute(f"insert into {model} select * from {model} limit 1")
+        pg.rollback()

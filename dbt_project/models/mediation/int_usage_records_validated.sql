@@ -1,15 +1,14 @@
 -- grain: one row per landed raw message, with its duplicate status and every reason it fails
 -- incremental: new rows are ranked together with the earlier copies of their natural keys, so a duplicate
 -- of a record landed long ago is still caught; earlier rows never change (they landed first), and a new
--- row replaces an earlier version of itself only when a correction recycled it (replace_reprocessed)
+-- row replaces an earlier version of itself only when a correction recycled it (replace_by_key)
 -- indexes: the raw identity's unique index leads with the offset, so most comparisons end at one integer
 -- (the topic first made every comparison a text one: 2.4x slower to build)
 {{
     config(
         materialized='incremental',
         unique_key=['raw_topic', 'raw_partition', 'raw_offset'],
-        incremental_strategy='replace_reprocessed',
-        reprocessed_rows='is_recycled',
+        replaceable_rows='is_recycled',
         pre_hook="{{ summarize_landed_batches(['usage_native', 'usage_legacy']) }}",
         indexes=[
             {'columns': ['hashtextextended(natural_key, 0)']},
@@ -42,14 +41,13 @@ new_records as (
             false as is_in_scope
         from {{ this }} as earlier
         where
-            -- probed through the index on the key's 64-bit hash (a text key's btree was 2x larger,
-            -- and 5x slower to maintain); the key itself settles a hash tie
-            (hashtextextended(earlier.natural_key, 0), earlier.natural_key) in (
-                select
-                    hashtextextended(new_records.natural_key, 0) as natural_key_hash,
-                    new_records.natural_key
-                from new_records
-            )
+            -- found through the index on the key's 64-bit hash (a text key's btree was 2x larger, and
+            -- 5x slower to maintain), walked once with the array of new hashes rather than probed once
+            -- per new record; the key itself settles a hash tie
+            hashtextextended(earlier.natural_key, 0) = any(array(
+                select hashtextextended(new_records.natural_key, 0) from new_records
+            ))
+            and earlier.natural_key in (select new_records.natural_key from new_records)
             and not exists (
                 select 1 from new_records
                 where

@@ -1,0 +1,37 @@
+{#-
+    Incremental strategy `replace_by_key`: dbt's delete+insert, with a delete that reads only the rows it
+    replaces.
+
+    dbt's delete+insert deletes `where key in (select key from new rows)`; the planner hashes the new keys
+    and scans the whole target to match them (600k keys against 10M rows). Here:
+    * a single-column key is deleted through `key = any(array(...))`: the unique index is walked once in
+      key order (at 2M rated events: 0.6 s against 1.5–2.4 s for the scan, which grows with the table);
+    * the model config `replaceable_rows`, a condition on the new rows, says which of them can have an
+      earlier version in the table (mediation: only a recycled record); the others are inserted without
+      looking for one. The model's unique index on the key catches a wrong condition: inserting a row
+      that is already there fails the run.
+-#}
+{% macro get_incremental_replace_by_key_sql(arg_dict) %}
+    {%- set target = arg_dict["target_relation"] %}
+    {%- set source = arg_dict["temp_relation"] %}
+    {%- set unique_key = arg_dict["unique_key"] %}
+    {%- set unique_key = [unique_key] if unique_key is string else unique_key %}
+    {%- set key_list = unique_key | join(", ") %}
+    {%- set replaceable = config.get("replaceable_rows", "true") %}
+    {%- set dest_cols_csv = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) %}
+
+    delete from {{ target }}
+    {%- if unique_key | length == 1 %}
+        where {{ key_list }} = any(array(
+            select replaceable.{{ key_list }} from {{ source }} as replaceable where {{ replaceable }}
+        ));
+    {%- else %}
+        where ({{ key_list }}) in (
+            select {{ key_list }} from {{ source }} as replaceable where {{ replaceable }}
+        );
+    {%- endif %}
+
+    insert into {{ target }} ({{ dest_cols_csv }})
+    select {{ dest_cols_csv }}
+    from {{ source }}
+{%- endmacro %}
