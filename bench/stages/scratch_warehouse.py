@@ -36,6 +36,7 @@ def server_settings(conn) -> dict[str, str]:
     with conn.cursor() as cur:
         cur.execute(
             "select name, setting from pg_settings where name in"
-            " ('work_mem', 'max_parallel_workers_per_gather', 'shared_buffers', 'jit', 'wal_level')"
+            " ('work_mem', 'max_parallel_workers_per_gather', 'shared_buffers', 'jit', 'wal_level',"
+            " 'data_checksums')"
         )
         return dict(cur.fetchall())
