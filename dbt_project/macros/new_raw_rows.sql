@@ -50,9 +50,11 @@
 {#-
     The landing tables' batch-id BRIN indexes only know the block ranges summarized so far; the newest
     batches sit in unsummarized ranges, which a BRIN scan must read whole. Summarizing them first lets
-    new_raw_rows read just the new batches (the loader's autosummarize does it too, but later).
+    new_raw_rows read just the new batches (the loader's autosummarize does it too, but later). A full
+    refresh reads every row and never uses the index, so it leaves the summarizing to autovacuum.
 -#}
 {% macro summarize_landed_batches(tables) -%}
+    {%- if not is_incremental() %}{{ return("") }}{% endif %}
     select
     {%- for table in tables %}
         brin_summarize_new_values(to_regclass('{{ source("kafka", table).schema }}.{{ table }}_batch_id_brin'))

@@ -68,18 +68,24 @@ new_records as (
     ),
 {% endif %}
 
+-- a join rather than a `not exists` per record: a correlated subquery keeps the checks out of the
+-- parallel workers
 subscribers as (
-    select msisdn from {{ source('crm', 'subscriptions') }}
+    select distinct msisdn from {{ source('crm', 'subscriptions') }}
 ),
 
 keyed as (
     select
-        *,
+        records.*,
         -- a record without a natural key cannot repeat another: it is its own group
-        coalesce(natural_key, raw_topic || ':' || raw_partition || ':' || raw_offset) as dedup_key,
-        parse_error is null and coalesce(is_object, false) as is_parsed,
-        record_type in ('voice', 'sms', 'data') as is_known_type
+        coalesce(
+            records.natural_key, records.raw_topic || ':' || records.raw_partition || ':' || records.raw_offset
+        ) as dedup_key,
+        records.parse_error is null and coalesce(records.is_object, false) as is_parsed,
+        records.record_type in ('voice', 'sms', 'data') as is_known_type,
+        subscribers.msisdn is not null as is_known_msisdn
     from records
+    left join subscribers on records.served_msisdn = subscribers.msisdn
 ),
 
 -- the reasons are computed below the ranking, once per record: above it, every use of reason_codes
@@ -146,10 +152,7 @@ checked as (
             case
                 when
                     {{ is_e164_msisdn('keyed.served_msisdn') }}
-                    and not exists (
-                        select 1 from subscribers
-                        where subscribers.msisdn = keyed.served_msisdn
-                    )
+                    and not keyed.is_known_msisdn
                     then 'UNKNOWN_SUBSCRIBER'
             end
         ], null) as reason_codes
@@ -170,7 +173,10 @@ ranked as (
     -- hash tie (about 1.5x faster than sorting the keys themselves, measured over 2.6M records)
     window landing_order as (
         partition by hashtextextended(dedup_key, 0), dedup_key
-        order by batch_id, kafka_timestamp, raw_partition, raw_offset
+        -- reason_codes never breaks a tie (a landing position is unique within a key); as a sort key it
+        -- is computed below the sort, in the parallel workers, so the sort no longer carries every raw
+        -- field the checks read, and the leader no longer computes the reasons alone
+        order by batch_id, kafka_timestamp, raw_partition, raw_offset, reason_codes
     )
 ),
 
