@@ -36,6 +36,7 @@ from ingestion.raw_tables import (
     encode_row,
     int8_field,
     raw_table_ddl,
+    take_batch_id,
     text_field,
 )
 from stack.cli_support import UserError
@@ -303,8 +304,7 @@ class RawLoader:
     def _commit_batch(self) -> None:
         t0 = time.perf_counter()
         with self.conn.cursor() as cur:
-            cur.execute("select nextval('raw.load_batches_id_seq')")
-            batch_id = cur.fetchone()[0]
+            batch_id = take_batch_id(cur)
             streams, ranges, parse_errors, size, ts = self._encode(batch_id)
             t1 = time.perf_counter()
             columns = ", ".join(RAW_COLUMNS)

@@ -53,6 +53,19 @@ create table if not exists raw.quality_check_results (
 );
 """
 
+# the advisory lock a loader holds (shared) from taking its batch id to its commit; mediation takes it
+# exclusively for a moment to learn which batch ids are settled (dbt macro landed_batch_horizon)
+BATCH_ID_LOCK = "hashtext('raw.load_batches')"
+
+
+def take_batch_id(cur) -> int:
+    """A new load batch id, under the lock that keeps mediation from reading past it until this
+    transaction ends (loaders commit out of id order; see BATCH_ID_LOCK)."""
+    cur.execute(f"select pg_advisory_xact_lock_shared({BATCH_ID_LOCK})")
+    cur.execute("select nextval('raw.load_batches_id_seq')")
+    return cur.fetchone()[0]
+
+
 LOADER_DDL = (
     RUN_HISTORY_DDL
     + """

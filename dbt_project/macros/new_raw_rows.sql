@@ -10,19 +10,42 @@
     exactly (against a subquery it guessed a third of the table and scanned all of it, 10M rows). Wrong
     over the landing tables: their BRIN index tells the planner nothing of batches newer than its
     statistics, so a literal makes it plan for one row, and 600k index probes replace a hash.
+
+    up_to_batch: the newest batch to take (landed_batch_horizon), in a full refresh too.
 -#}
 {% macro new_raw_rows(relation, batch_column='batch_id', correction_column='corrected_at',
-                      read_progress_first=false) -%}
+                      read_progress_first=false, up_to_batch=none) -%}
+    {%- set within_horizon = "" if up_to_batch is none else " and batch_id <= " ~ up_to_batch %}
     select * from {{ relation }}
     {%- if is_incremental() %}
         {%- set progress = processed_progress(batch_column, correction_column, read_progress_first) %}
-        where batch_id > {{ progress.batch_id }}
+        where batch_id > {{ progress.batch_id }}{{ within_horizon }}
         union all
         select * from {{ relation }}
         where
             batch_id <= {{ progress.batch_id }}
             and corrected_at > {{ progress.corrected_at }}
+    {%- elif up_to_batch is not none %}
+        where true{{ within_horizon }}
     {%- endif %}
+{%- endmacro %}
+
+{#-
+    The newest load batch mediation may take: every batch with a smaller id has committed or rolled back.
+    A loader takes its batch id from a sequence before its COPY and commits after it, holding a shared
+    advisory lock from the id to the commit (ingestion/loader.py), so two loaders can commit out of id
+    order. Taking that lock exclusively for a moment waits out the loaders in flight: a batch that
+    committed after this read with a smaller id would be passed over for good by the high-water mark.
+    Three statements: a statement's snapshot is taken when it starts, before the lock it waits for.
+    A unit test mocks the landing, so there is nothing to wait for.
+-#}
+{% macro landed_batch_horizon() -%}
+    {%- if not execute or model.resource_type == 'unit_test' %}{{ return(9223372036854775807) }}{% endif %}
+    {%- set batch_id_lock = "hashtext('raw.load_batches')" %}
+    {%- do run_query("select pg_advisory_lock(" ~ batch_id_lock ~ ")") %}
+    {%- set newest = run_query("select coalesce(max(batch_id), 0) from " ~ source('kafka', 'load_batches')) %}
+    {%- do run_query("select pg_advisory_unlock(" ~ batch_id_lock ~ ")") %}
+    {{- return(newest.rows[0][0]) }}
 {%- endmacro %}
 
 {#-

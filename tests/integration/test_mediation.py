@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2.errors
 import pytest
 
+from ingestion.raw_tables import take_batch_id
 from orchestration.dbt_runner import run_dbt
 from stack.cli_support import UserError
+from stack.postgres import connect
 from tests.integration.conftest import fetch, index_counts, tampered
 
 
@@ -165,3 +169,64 @@ def test_the_incremental_tables_refuse_a_row_inserted_twice(demo_warehouse, pg):
         with pytest.raises(psycopg2.errors.UniqueViolation), pg.cursor() as cur:
             cur.execute(f"insert into {model} select * from {model} limit 1")
         pg.rollback()
+
+
+def land_one_record_uncommitted(conn, offset_shift: int) -> int:
+    """A loader's transaction in miniature, left open: a batch id under the loader's lock, a copy of a
+    landed native record at a new offset, and the batch's audit row."""
+    with conn.cursor() as cur:
+        batch_id = take_batch_id(cur)
+        cur.execute(
+            """
+            insert into raw.usage_native (topic, partition, "offset", message_key, headers, kafka_timestamp,
+                payload, payload_json, parse_error, batch_id)
+            select topic, partition, "offset" + %(shift)s, message_key, headers, kafka_timestamp, payload,
+                payload_json, parse_error, %(batch)s
+            from raw.usage_native order by batch_id, partition, "offset" limit 1
+            returning topic, partition
+            """,
+            {"shift": offset_shift, "batch": batch_id},
+        )
+        topic, partition = cur.fetchone()
+        cur.execute(
+            "insert into raw.load_batches (batch_id, loader_id, records, bytes, parse_errors, partitions,"
+            " started_at, committed_at, poll_ms, decode_ms, copy_ms)"
+            " values (%s, 'test', 1, 0, 0, %s, now(), now(), 0, 0, 0)",
+            (batch_id, json.dumps([{"topic": topic, "partition": partition, "records": 1}])),
+        )
+    return batch_id
+
+
+def advisory_lock_waiters(pg) -> int:
+    return fetch(pg, "select count(*) from pg_locks where locktype = 'advisory' and not granted")[0][0]
+
+
+def test_a_batch_that_commits_out_of_id_order_is_not_passed_over(demo_warehouse, pg, settings):
+    """Loader A takes its batch id, loader B the next one and commits first. An incremental run must not
+    move its high-water mark past A's batch while A is in flight: it waits for A, then takes both."""
+    earlier, later = connect(settings.postgres), connect(settings.postgres)
+    shift = 10**12  # offsets no loader reaches, so the copies never collide with landed records
+    batches = []
+    try:
+        batches.append(land_one_record_uncommitted(earlier, shift))
+        batches.append(land_one_record_uncommitted(later, shift + 1))
+        later.commit()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            run = pool.submit(run_dbt, "run", "--select", "int_usage_records_validated", capture=True)
+            deadline = time.monotonic() + 120
+            while not run.done() and not advisory_lock_waiters(pg) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            earlier.commit()
+            run.result(timeout=300)
+        mediated = fetch(pg, "select batch_id from mediation.int_usage_records_validated where batch_id = any(%s)",
+                         (batches,))  # fmt: skip
+        assert sorted(b for (b,) in mediated) == sorted(batches)
+    finally:
+        earlier.rollback()
+        later.rollback()
+        with pg.cursor() as cur:
+            for table in ("raw.usage_native", "raw.load_batches", "mediation.int_usage_records_validated"):
+                cur.execute(f"delete from {table} where batch_id = any(%s)", (batches,))
+        pg.commit()
+        earlier.close()
+        later.close()

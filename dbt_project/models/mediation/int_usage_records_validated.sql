@@ -23,50 +23,40 @@
         ],
     )
 }}
+{#- the decoded fields that later steps read, carried through the ranking; the raw text of each field
+    stays behind once the checks have read it #}
+{%- set carried_columns = [
+    'source_format',
+    'raw_topic',
+    'raw_partition',
+    'raw_offset',
+    'batch_id',
+    'kafka_timestamp',
+    'landed_at',
+    'parse_error',
+    'is_recycled',
+    'corrected_at',
+    'content_md5',
+    'record_type',
+    'natural_key',
+    'correlation_key',
+    'record_sequence',
+    'is_final',
+    'direction',
+    'start_time',
+    'duration_s',
+    'uplink_bytes',
+    'downlink_bytes',
+    'message_parts',
+    'technology',
+    'serving_mcc',
+    'serving_mnc',
+    'cell_id',
+    'served_msisdn',
+    'other_party_msisdn',
+    'total_bytes',
+] %}
 with
-
-new_records as (
-    select
-        *,
-        true as is_in_scope
-    from ({{ new_raw_rows(ref('int_usage_records_normalized')) }}) as normalized
-),
-
-{% if is_incremental() %}
-    -- the copies processed before are rows of this model already; a row corrected since is in
-    -- new_records and is ranked in its new version only
-    earlier_copies as (
-        select
-            {{ column_list(ref('int_usage_records_normalized'), 'earlier', kept_by=this) }},
-            false as is_in_scope
-        from {{ this }} as earlier
-        where
-            -- found through the index on the key's 64-bit hash (a text key's btree was 2x larger, and
-            -- 5x slower to maintain), walked once with the array of new hashes rather than probed once
-            -- per new record; the key itself settles a hash tie
-            hashtextextended(earlier.natural_key, 0) = any(array(
-                select hashtextextended(new_records.natural_key, 0) from new_records
-            ))
-            and earlier.natural_key in (select new_records.natural_key from new_records)
-            and not exists (
-                select 1 from new_records
-                where
-                    new_records.raw_topic = earlier.raw_topic
-                    and new_records.raw_partition = earlier.raw_partition
-                    and new_records.raw_offset = earlier.raw_offset
-            )
-    ),
-
-    records as (
-        select * from new_records
-        union all
-        select * from earlier_copies
-    ),
-{% else %}
-    records as (
-        select * from new_records
-    ),
-{% endif %}
 
 -- a join rather than a `not exists` per record: a correlated subquery keeps the checks out of the
 -- parallel workers
@@ -76,23 +66,28 @@ subscribers as (
 
 keyed as (
     select
-        records.*,
+        normalized.*,
         -- a record without a natural key cannot repeat another: it is its own group
         coalesce(
-            records.natural_key, records.raw_topic || ':' || records.raw_partition || ':' || records.raw_offset
+            normalized.natural_key,
+            normalized.raw_topic || ':' || normalized.raw_partition || ':' || normalized.raw_offset
         ) as dedup_key,
-        records.parse_error is null and coalesce(records.is_object, false) as is_parsed,
-        records.record_type in ('voice', 'sms', 'data') as is_known_type,
+        normalized.parse_error is null and coalesce(normalized.is_object, false) as is_parsed,
+        normalized.record_type in ('voice', 'sms', 'data') as is_known_type,
         subscribers.msisdn is not null as is_known_msisdn
-    from records
-    left join subscribers on records.served_msisdn = subscribers.msisdn
+    from ({{ new_raw_rows(ref('int_usage_records_normalized'), up_to_batch=landed_batch_horizon()) }}) as normalized
+    left join subscribers on normalized.served_msisdn = subscribers.msisdn
 ),
 
--- the reasons are computed below the ranking, once per record: above it, every use of reason_codes
--- would repeat the whole expression (the planner substitutes it into each use)
-checked as (
+-- the reasons are computed where the new records are decoded, in the parallel workers, once per record:
+-- above the ranking, every use of reason_codes would repeat the whole expression (the planner
+-- substitutes it into each use), and an incremental run would compute them in the leader alone
+new_records as (
     select
-        keyed.*,
+        {%- for column in carried_columns %}
+            keyed.{{ column }},
+        {%- endfor %}
+        keyed.dedup_key,
         array_remove(array[
             case when not keyed.is_parsed then 'UNPARSEABLE' end,
             case when keyed.is_parsed and not coalesce(keyed.is_known_type, false) then 'UNKNOWN_RECORD_TYPE' end,
@@ -155,9 +150,50 @@ checked as (
                     and not keyed.is_known_msisdn
                     then 'UNKNOWN_SUBSCRIBER'
             end
-        ], null) as reason_codes
+        ], null) as reason_codes,
+        true as is_in_scope
     from keyed
 ),
+
+{% if is_incremental() %}
+    -- the copies processed before are rows of this model already, with the reasons found then; a row
+    -- corrected since is in new_records and is ranked in its new version only
+    earlier_copies as (
+        select
+            {%- for column in carried_columns %}
+                earlier.{{ column }},
+            {%- endfor %}
+            earlier.natural_key as dedup_key,
+            earlier.reason_codes,
+            false as is_in_scope
+        from {{ this }} as earlier
+        where
+            -- found through the index on the key's 64-bit hash (a text key's btree was 2x larger, and
+            -- 5x slower to maintain), walked once with the array of new hashes rather than probed once
+            -- per new record; the key itself settles a hash tie
+            hashtextextended(earlier.natural_key, 0) = any(array(
+                select hashtextextended(new_records.natural_key, 0) from new_records
+            ))
+            and earlier.natural_key in (select new_records.natural_key from new_records)
+            and not exists (
+                select 1 from new_records
+                where
+                    new_records.raw_topic = earlier.raw_topic
+                    and new_records.raw_partition = earlier.raw_partition
+                    and new_records.raw_offset = earlier.raw_offset
+            )
+    ),
+
+    records as (
+        select * from new_records
+        union all
+        select * from earlier_copies
+    ),
+{% else %}
+    records as (
+        select * from new_records
+    ),
+{% endif %}
 
 -- the first landed copy of a natural key wins; later copies are duplicates of it
 ranked as (
@@ -168,7 +204,7 @@ ranked as (
         first_value(raw_partition) over landing_order as first_copy_partition,
         first_value(raw_offset) over landing_order as first_copy_offset,
         first_value(content_md5) over landing_order as first_copy_md5
-    from checked
+    from records
     -- the 64-bit hash first: the sort then compares integers and falls back to the key text only on a
     -- hash tie (about 1.5x faster than sorting the keys themselves, measured over 2.6M records)
     window landing_order as (
@@ -187,37 +223,11 @@ flagged as (
     from ranked
 )
 
--- what later steps read; the raw text of each field and the ranking's working columns stay behind
+-- what later steps read; the ranking's working columns stay behind
 select
-    source_format,
-    raw_topic,
-    raw_partition,
-    raw_offset,
-    batch_id,
-    kafka_timestamp,
-    landed_at,
-    parse_error,
-    is_recycled,
-    corrected_at,
-    content_md5,
-    record_type,
-    natural_key,
-    correlation_key,
-    record_sequence,
-    is_final,
-    direction,
-    start_time,
-    duration_s,
-    uplink_bytes,
-    downlink_bytes,
-    message_parts,
-    technology,
-    serving_mcc,
-    serving_mnc,
-    cell_id,
-    served_msisdn,
-    other_party_msisdn,
-    total_bytes,
+    {%- for column in carried_columns %}
+        {{ column }},
+    {%- endfor %}
     reason_codes,
     array_to_string(reason_codes, ',') as reason_codes_text,
     is_duplicate,
