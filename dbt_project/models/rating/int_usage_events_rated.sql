@@ -5,10 +5,14 @@
 -- cycle). So the new events (newer mediated batches or corrections) give each touched pair a cut-off
 -- time; that pair's events from the cut-off on are rated again, starting from the allowance already
 -- used before it. When the tariffs or the CRM change (int_rating_inputs_fingerprint), everything is.
+-- planner: it prices the five-key hash join against the few hundred rate cards by its single most
+-- selective key, so it sorted every event for two merge joins instead; without merge joins the full
+-- rebuild of 2.6M events took 33 s instead of 41 s, and an incremental select 12 s instead of 13 s
 {{
     config(
         materialized='incremental',
         unique_key='usage_id',
+        pre_hook="set local enable_mergejoin = off",
         indexes=[
             {'columns': ['usage_id'], 'unique': true},
             {'columns': ['subscription_id', 'cycle_start', 'start_time']},
