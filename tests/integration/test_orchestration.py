@@ -90,21 +90,46 @@ def test_a_billing_partition_bills_its_cycle_month_and_renders_the_documents(def
     assert "assert_invoice_totals_add_up" in {e.check_name for e in result.get_asset_check_evaluations()}
 
 
-def test_the_sensor_requests_a_run_only_for_new_batches(defs, settings):
+@pytest.fixture
+def warehouse(settings):
     from orchestration.resources import PostgresResource
-    from orchestration.sensors import raw_batches_sensor
 
     pg = settings.postgres
-    warehouse = PostgresResource(
-        host=pg.host, port=pg.port, user=pg.user, password=pg.password or "", database=pg.database
-    )
+    return PostgresResource(host=pg.host, port=pg.port, user=pg.user, password=pg.password or "", database=pg.database)
+
+
+def sensor_tick(sensor, cursor: int, warehouse, instance: dg.DagsterInstance):
+    """One evaluation of `sensor` from `cursor`: (its result, the cursor it leaves)."""
+    with dg.build_sensor_context(cursor=str(cursor), resources={"warehouse": warehouse}, instance=instance) as context:
+        return sensor(context), context.cursor
+
+
+def test_the_sensor_requests_a_run_only_for_new_batches(defs, warehouse):
+    from orchestration.sensors import raw_batches_sensor
+
     newest = warehouse.scalar("select max(batch_id) from raw.load_batches")
-    with dg.build_sensor_context(cursor=str(newest), resources={"warehouse": warehouse}) as context:
-        assert isinstance(raw_batches_sensor(context), dg.SkipReason)
-    with dg.build_sensor_context(cursor=str(newest - 1), resources={"warehouse": warehouse}) as context:
-        result = raw_batches_sensor(context)
+    with dg.DagsterInstance.ephemeral() as instance:
+        result, _ = sensor_tick(raw_batches_sensor, newest, warehouse, instance)
+        assert isinstance(result, dg.SkipReason)
+        result, cursor = sensor_tick(raw_batches_sensor, newest - 1, warehouse, instance)
         assert isinstance(result, dg.SensorResult) and len(result.run_requests) == 1
-        assert context.cursor == str(newest)
+        assert cursor == str(newest)
+
+
+def test_the_sensor_waits_while_a_micro_batch_is_in_flight(defs, warehouse):
+    """Two micro-batches at once would insert the same new rows twice; the tick skips and keeps its cursor."""
+    from orchestration.sensors import raw_batches_sensor, streaming_mediation_job
+
+    newest = warehouse.scalar("select max(batch_id) from raw.load_batches")
+    with dg.DagsterInstance.ephemeral() as instance:
+        run = instance.add_run(dg.DagsterRun(job_name=streaming_mediation_job.name, status=dg.DagsterRunStatus.STARTED))
+        result, cursor = sensor_tick(raw_batches_sensor, newest - 1, warehouse, instance)
+        assert isinstance(result, dg.SkipReason) and run.run_id in result.skip_message
+        assert cursor == str(newest - 1)
+        instance.report_run_failed(run)
+        result, cursor = sensor_tick(raw_batches_sensor, newest - 1, warehouse, instance)
+        assert isinstance(result, dg.SensorResult) and len(result.run_requests) == 1
+        assert cursor == str(newest)
 
 
 LAST_TAX_OF_FIRST_INVOICE = (
