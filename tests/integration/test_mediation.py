@@ -230,3 +230,23 @@ def test_a_batch_that_commits_out_of_id_order_is_not_passed_over(demo_warehouse,
         pg.commit()
         earlier.close()
         later.close()
+
+
+def test_a_batch_committed_since_the_last_run_awaits_mediation(demo_warehouse, pg, settings):
+    """Loaders land every second: between a micro-batch and its data tests, a newly committed batch is
+    awaiting mediation, not unaccounted for; the reconciliation still balances."""
+    loader = connect(settings.postgres)
+    batch = None
+    try:
+        batch = land_one_record_uncommitted(loader, 10**12 + 2)
+        loader.commit()
+        run_dbt("test", "--select", "assert_mediation_reconciliation_balances", capture=True)
+        rows = fetch(pg, "select landed, accepted + rejected + duplicates + pending, awaiting_mediation, is_balanced"
+                         " from mediation.mediation_reconciliation where batch_id = %s", (batch,))  # fmt: skip
+        assert rows == [(1, 0, 1, True)]
+    finally:
+        loader.close()
+        with pg.cursor() as cur:
+            for table in ("raw.usage_native", "raw.load_batches"):
+                cur.execute(f"delete from {table} where batch_id = %s", (batch,))
+        pg.commit()
