@@ -15,27 +15,28 @@
 -#}
 {% macro new_raw_rows(relation, batch_column='batch_id', correction_column='corrected_at',
                       read_progress_first=false, up_to_batch=none) -%}
-    {%- set within_horizon = "" if up_to_batch is none else " and batch_id <= " ~ up_to_batch %}
+    {%- set horizon = none if up_to_batch is none else "batch_id <= " ~ up_to_batch %}
     select * from {{ relation }}
     {%- if is_incremental() %}
         {%- set progress = processed_progress(batch_column, correction_column, read_progress_first) %}
-        where batch_id > {{ progress.batch_id }}{{ within_horizon }}
+        where batch_id > {{ progress.batch_id }}{{ " and " ~ horizon if horizon }}
         union all
         select * from {{ relation }}
         where
             batch_id <= {{ progress.batch_id }}
             and corrected_at > {{ progress.corrected_at }}
-    {%- elif up_to_batch is not none %}
-        where true{{ within_horizon }}
+    {%- elif horizon %}
+        where {{ horizon }}
     {%- endif %}
 {%- endmacro %}
 
 {#-
     The newest load batch mediation may take: every batch with a smaller id has committed or rolled back.
     A loader takes its batch id from a sequence before its COPY and commits after it, holding a shared
-    advisory lock from the id to the commit (ingestion/loader.py), so two loaders can commit out of id
-    order. Taking that lock exclusively for a moment waits out the loaders in flight: a batch that
-    committed after this read with a smaller id would be passed over for good by the high-water mark.
+    advisory lock from the id to the commit (take_batch_id in ingestion/raw_tables.py), so two loaders
+    can commit out of id order. Taking that lock exclusively for a moment waits out the loaders in
+    flight: a batch that committed after this read with a smaller id would be passed over for good by
+    the high-water mark.
     Three statements: a statement's snapshot is taken when it starts, before the lock it waits for.
     A unit test mocks the landing, so there is nothing to wait for.
 -#}

@@ -201,52 +201,57 @@ def advisory_lock_waiters(pg) -> int:
     return fetch(pg, "select count(*) from pg_locks where locktype = 'advisory' and not granted")[0][0]
 
 
-def test_a_batch_that_commits_out_of_id_order_is_not_passed_over(demo_warehouse, pg, settings):
+@pytest.fixture
+def loader_transaction(pg, settings):
+    """Opens loader transactions in miniature (land_one_record_uncommitted), each on its own connection,
+    for the test to commit; afterwards every batch they took is removed from raw and from mediation."""
+    connections, batches = [], []
+
+    def land(offset_shift: int):
+        conn = connect(settings.postgres)
+        connections.append(conn)
+        batches.append(land_one_record_uncommitted(conn, offset_shift))
+        return conn, batches[-1]
+
+    yield land
+    for conn in connections:
+        conn.rollback()
+        conn.close()
+    with pg.cursor() as cur:
+        for table in ("raw.usage_native", "raw.load_batches", "mediation.int_usage_records_validated"):
+            cur.execute(f"delete from {table} where batch_id = any(%s)", (batches,))
+    pg.commit()
+
+
+# offsets no loader reaches, so the copies never collide with landed records
+TEST_OFFSET_SHIFT = 10**12
+
+
+def test_a_batch_that_commits_out_of_id_order_is_not_passed_over(demo_warehouse, pg, loader_transaction):
     """Loader A takes its batch id, loader B the next one and commits first. An incremental run must not
     move its high-water mark past A's batch while A is in flight: it waits for A, then takes both."""
-    earlier, later = connect(settings.postgres), connect(settings.postgres)
-    shift = 10**12  # offsets no loader reaches, so the copies never collide with landed records
-    batches = []
-    try:
-        batches.append(land_one_record_uncommitted(earlier, shift))
-        batches.append(land_one_record_uncommitted(later, shift + 1))
-        later.commit()
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            run = pool.submit(run_dbt, "run", "--select", "int_usage_records_validated", capture=True)
-            deadline = time.monotonic() + 120
-            while not run.done() and not advisory_lock_waiters(pg) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            earlier.commit()
-            run.result(timeout=300)
-        mediated = fetch(pg, "select batch_id from mediation.int_usage_records_validated where batch_id = any(%s)",
-                         (batches,))  # fmt: skip
-        assert sorted(b for (b,) in mediated) == sorted(batches)
-    finally:
-        earlier.rollback()
-        later.rollback()
-        with pg.cursor() as cur:
-            for table in ("raw.usage_native", "raw.load_batches", "mediation.int_usage_records_validated"):
-                cur.execute(f"delete from {table} where batch_id = any(%s)", (batches,))
-        pg.commit()
-        earlier.close()
-        later.close()
+    earlier, earlier_batch = loader_transaction(TEST_OFFSET_SHIFT)
+    later, later_batch = loader_transaction(TEST_OFFSET_SHIFT + 1)
+    batches = [earlier_batch, later_batch]
+    later.commit()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        run = pool.submit(run_dbt, "run", "--select", "int_usage_records_validated", capture=True)
+        deadline = time.monotonic() + 120
+        while not run.done() and not advisory_lock_waiters(pg) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        earlier.commit()
+        run.result(timeout=300)
+    mediated = fetch(pg, "select batch_id from mediation.int_usage_records_validated where batch_id = any(%s)",
+                     (batches,))  # fmt: skip
+    assert sorted(b for (b,) in mediated) == sorted(batches)
 
 
-def test_a_batch_committed_since_the_last_run_awaits_mediation(demo_warehouse, pg, settings):
+def test_a_batch_committed_since_the_last_run_awaits_mediation(demo_warehouse, pg, loader_transaction):
     """Loaders land every second: between a micro-batch and its data tests, a newly committed batch is
     awaiting mediation, not unaccounted for; the reconciliation still balances."""
-    loader = connect(settings.postgres)
-    batch = None
-    try:
-        batch = land_one_record_uncommitted(loader, 10**12 + 2)
-        loader.commit()
-        run_dbt("test", "--select", "assert_mediation_reconciliation_balances", capture=True)
-        rows = fetch(pg, "select landed, accepted + rejected + duplicates + pending, awaiting_mediation, is_balanced"
-                         " from mediation.mediation_reconciliation where batch_id = %s", (batch,))  # fmt: skip
-        assert rows == [(1, 0, 1, True)]
-    finally:
-        loader.close()
-        with pg.cursor() as cur:
-            for table in ("raw.usage_native", "raw.load_batches"):
-                cur.execute(f"delete from {table} where batch_id = %s", (batch,))
-        pg.commit()
+    loader, batch = loader_transaction(TEST_OFFSET_SHIFT + 2)
+    loader.commit()
+    run_dbt("test", "--select", "assert_mediation_reconciliation_balances", capture=True)
+    rows = fetch(pg, "select landed, accepted + rejected + duplicates + pending, awaiting_mediation, is_balanced"
+                     " from mediation.mediation_reconciliation where batch_id = %s", (batch,))  # fmt: skip
+    assert rows == [(1, 0, 1, True)]

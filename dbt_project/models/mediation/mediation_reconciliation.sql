@@ -65,27 +65,31 @@ audited as (
     from {{ source('kafka', 'load_batches') }} as batches
     cross join lateral jsonb_array_elements(batches.partitions) as partitions (value)
     group by 1, 2
+),
+
+counted as (
+    select
+        landed.batch_id,
+        landed.raw_topic,
+        landed.source_format,
+        landed.landed_date,
+        landed.landed,
+        coalesce(accepted.accepted, 0) as accepted,
+        coalesce(rejected.rejected, 0) as rejected,
+        coalesce(duplicates.duplicates, 0) as duplicates,
+        coalesce(pending.pending, 0) as pending,
+        case when landed.batch_id > mediated_through.batch_id then landed.landed else 0 end as awaiting_mediation,
+        audited.audited_records
+    from landed
+    cross join mediated_through
+    left join accepted on landed.batch_id = accepted.batch_id and landed.raw_topic = accepted.raw_topic
+    left join rejected on landed.batch_id = rejected.batch_id and landed.raw_topic = rejected.raw_topic
+    left join duplicates on landed.batch_id = duplicates.batch_id and landed.raw_topic = duplicates.raw_topic
+    left join pending on landed.batch_id = pending.batch_id and landed.raw_topic = pending.raw_topic
+    left join audited on landed.batch_id = audited.batch_id and landed.raw_topic = audited.raw_topic
 )
 
 select
-    landed.batch_id,
-    landed.raw_topic,
-    landed.source_format,
-    landed.landed_date,
-    landed.landed,
-    coalesce(accepted.accepted, 0) as accepted,
-    coalesce(rejected.rejected, 0) as rejected,
-    coalesce(duplicates.duplicates, 0) as duplicates,
-    coalesce(pending.pending, 0) as pending,
-    case when landed.batch_id > mediated_through.batch_id then landed.landed else 0 end as awaiting_mediation,
-    audited.audited_records,
-    landed.landed = coalesce(accepted.accepted, 0) + coalesce(rejected.rejected, 0)
-    + coalesce(duplicates.duplicates, 0) + coalesce(pending.pending, 0)
-    + case when landed.batch_id > mediated_through.batch_id then landed.landed else 0 end as is_balanced
-from landed
-cross join mediated_through
-left join accepted on landed.batch_id = accepted.batch_id and landed.raw_topic = accepted.raw_topic
-left join rejected on landed.batch_id = rejected.batch_id and landed.raw_topic = rejected.raw_topic
-left join duplicates on landed.batch_id = duplicates.batch_id and landed.raw_topic = duplicates.raw_topic
-left join pending on landed.batch_id = pending.batch_id and landed.raw_topic = pending.raw_topic
-left join audited on landed.batch_id = audited.batch_id and landed.raw_topic = audited.raw_topic
+    *,
+    landed = accepted + rejected + duplicates + pending + awaiting_mediation as is_balanced
+from counted
