@@ -10,7 +10,12 @@ from orchestration.assets.ingestion import crm_customer_base, raw_landing, usage
 from orchestration.assets.reporting import reporting_dbt_assets, reporting_job, reporting_schedule, static_report
 from orchestration.checks.quality import freshness_checks, freshness_sensor, gx_checks
 from orchestration.resources import build_resources
-from orchestration.sensors import raw_batches_sensor, streaming_mediation_job
+from orchestration.sensors import (
+    mediation_quality_job,
+    mediation_quality_schedule,
+    raw_batches_sensor,
+    streaming_mediation_job,
+)
 
 demo_pipeline_job = dg.define_asset_job(
     "demo_pipeline",
@@ -32,8 +37,8 @@ defs = dg.Definitions(
         static_report,
     ],
     asset_checks=[*gx_checks, *freshness_checks],
-    jobs=[streaming_mediation_job, demo_pipeline_job, billing_job, reporting_job],
-    schedules=[daily_billing_schedule, reporting_schedule],
+    jobs=[streaming_mediation_job, mediation_quality_job, demo_pipeline_job, billing_job, reporting_job],
+    schedules=[daily_billing_schedule, reporting_schedule, mediation_quality_schedule],
     sensors=[raw_batches_sensor, freshness_sensor],
     resources=build_resources(),
 )

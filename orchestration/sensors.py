@@ -1,14 +1,38 @@
-"""Streaming mediation: a sensor that sees new loader batches and runs mediation + rating on them."""
+"""Streaming mediation: a sensor that sees new loader batches and runs mediation + rating on them; the
+data tests and expectations of those groups run hourly in their own job."""
 
 import dagster as dg
+from dagster_dbt import build_dbt_asset_selection
 
+from orchestration.assets.dbt import telecom_dbt_assets
+from orchestration.checks.quality import freshness_checks
 from orchestration.resources import PostgresResource
 
-# staging views, mediation and rating: everything a new raw batch changes before billing
+STREAMING_GROUPS = ("staging", "mediation", "rating")
+_streaming_assets = dg.AssetSelection.groups(*STREAMING_GROUPS)
+
+# what a new raw batch changes before billing is written by the incremental models alone: the views change
+# only with their SQL (a deploy's `dbt build` creates them), and the checks read whole tables, at 10M
+# records for longer than the micro-batch itself, so they run in mediation_quality
 streaming_mediation_job = dg.define_asset_job(
     "streaming_mediation",
-    selection=dg.AssetSelection.groups("staging", "mediation", "rating"),
+    selection=(
+        _streaming_assets
+        & build_dbt_asset_selection([telecom_dbt_assets], dbt_select="config.materialized:incremental")
+    ).without_checks(),
     description="Micro-batch: mediate and rate what the loader service has landed since the last run.",
+)
+
+# the checks alone (dbt data tests and GX expectations) of staging, mediation and rating; freshness has its
+# own sensor
+mediation_quality_job = dg.define_asset_job(
+    "mediation_quality",
+    selection=_streaming_assets - _streaming_assets.without_checks() - dg.AssetSelection.checks(*freshness_checks),
+    description="The data tests and expectations of staging, mediation and rating, over the whole tables.",
+)
+
+mediation_quality_schedule = dg.ScheduleDefinition(
+    name="hourly_mediation_quality", job=mediation_quality_job, cron_schedule="45 * * * *", execution_timezone="UTC"
 )
 
 

@@ -9,7 +9,11 @@
     * the model config `replaceable_rows`, a condition on the new rows, says which of them can have an
       earlier version in the table (mediation: only a recycled record); the others are inserted without
       looking for one. The model's unique index on the key catches a wrong condition: inserting a row
-      that is already there fails the run.
+      that is already there fails the run. A model without that index (mediation: its upkeep cost more
+      than the rest of the insert) has a data test that fails on a row inserted twice instead;
+    * the model config `replaceable_rows_lookup` names an indexed column that an earlier version has in
+      common with its replacement (mediation: the batch that landed the raw record); the delete looks
+      for the earlier versions through that column's index instead of matching a key it has no index on.
 -#}
 {% macro get_incremental_replace_by_key_sql(arg_dict) %}
     {%- set target = arg_dict["target_relation"] %}
@@ -18,6 +22,7 @@
     {%- set unique_key = [unique_key] if unique_key is string else unique_key %}
     {%- set key_list = unique_key | join(", ") %}
     {%- set replaceable = config.get("replaceable_rows", "true") %}
+    {%- set lookup = config.get("replaceable_rows_lookup") %}
     {%- set dest_cols_csv = get_quoted_csv(arg_dict["dest_columns"] | map(attribute="name")) %}
 
     delete from {{ target }}
@@ -26,7 +31,12 @@
             select replaceable.{{ key_list }} from {{ source }} as replaceable where {{ replaceable }}
         ));
     {%- else %}
-        where ({{ key_list }}) in (
+        where
+        {%- if lookup %}
+            {{ lookup }} = any(array(select replaceable.{{ lookup }} from {{ source }} as replaceable where {{ replaceable }}))
+            and
+        {%- endif %}
+            ({{ key_list }}) in (
             select {{ key_list }} from {{ source }} as replaceable where {{ replaceable }}
         );
     {%- endif %}

@@ -136,7 +136,7 @@ def fingerprint(pg) -> dict[str, tuple[int, str]]:
 
 # every index of the incremental models (dbt `indexes` config and the `partial_index` post-hooks)
 INCREMENTAL_MODEL_INDEXES = {
-    "mediation.int_usage_records_validated": 6,
+    "mediation.int_usage_records_validated": 5,
     "mediation.int_partial_record_chains": 2,
     "rating.int_usage_events_rated": 5,
 }
@@ -164,11 +164,38 @@ def test_a_chain_of_incremental_runs_equals_a_full_refresh(demo_warehouse, pg):
 
 def test_the_incremental_tables_refuse_a_row_inserted_twice(demo_warehouse, pg):
     """replace_by_key inserts the new rows it does not replace without looking for an earlier version;
-    each incremental model's unique index on its key is what stops a wrong `replaceable_rows`."""
-    for model in INCREMENTAL_MODEL_INDEXES:
+    a unique index on the key is what stops a wrong `replaceable_rows` in the chains and the rated
+    events."""
+    for model in INCREMENTAL_MODEL_INDEXES.keys() - {"mediation.int_usage_records_validated"}:
         with pytest.raises(psycopg2.errors.UniqueViolation), pg.cursor() as cur:
             cur.execute(f"insert into {model} select * from {model} limit 1")
         pg.rollback()
+
+
+def test_a_validated_record_inserted_twice_fails_the_data_tests(demo_warehouse, pg):
+    """The validated records have no unique index on their raw identity (its upkeep cost more than the
+    rest of an incremental insert): their grain test and the reconciliation fail on a row inserted twice."""
+    model = "mediation.int_usage_records_validated"
+    checks = ("int_usage_records_validated,test_type:data", "assert_mediation_reconciliation_balances")
+    for check in checks:
+        run_dbt("test", "--select", check, capture=True)
+    with pg.cursor() as cur:
+        cur.execute(f"insert into {model} select * from {model} where is_valid and not is_partial limit 1")
+    pg.commit()
+    try:
+        for check in checks:
+            with pytest.raises(UserError, match="FAIL 1"):
+                run_dbt("test", "--select", check, capture=True)
+    finally:
+        with pg.cursor() as cur:
+            # ctid tells the two copies apart: the later one goes
+            cur.execute(
+                f"delete from {model} as copy using {model} as first where"
+                " (copy.raw_topic, copy.raw_partition, copy.raw_offset)"
+                " = (first.raw_topic, first.raw_partition, first.raw_offset) and copy.ctid > first.ctid"
+            )
+            assert cur.rowcount == 1
+        pg.commit()
 
 
 def land_one_record_uncommitted(conn, offset_shift: int) -> int:

@@ -63,6 +63,34 @@ def test_the_whole_graph_materializes_in_process_with_every_check_passing(defs):
     assert len(evaluations) > 50, "dbt tests surface as asset checks"
 
 
+def test_a_micro_batch_writes_the_incremental_models_and_runs_no_checks(defs):
+    result = defs.resolve_job_def("streaming_mediation").execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {
+        "mediation/int_usage_records_validated",
+        "mediation/int_partial_record_chains",
+        "rating/int_usage_events_rated",
+    }
+    assert not result.get_asset_check_evaluations()
+
+
+def test_the_quality_job_runs_the_checks_alone(defs):
+    result = defs.resolve_job_def("mediation_quality").execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    assert result.success
+    assert not result.get_asset_materialization_events()
+    evaluations = result.get_asset_check_evaluations()
+    assert not [e.check_name for e in evaluations if not e.passed]
+    names = {e.check_name for e in evaluations}
+    assert {
+        "assert_mediation_reconciliation_balances",
+        "assert_rating_reconciliation_balances",
+        "unique_combination_of_columns_int_usage_records_validated_raw_topic__raw_partition__raw_offset",
+    } <= names
+    # the expectations suites of these groups run here too
+    assert any(name.startswith("gx_") for name in names), names
+
+
 def test_a_billing_partition_bills_its_cycle_month_and_renders_the_documents(defs):
     job = defs.resolve_job_def("daily_billing")
     result = job.execute_in_process(

@@ -1,21 +1,25 @@
 -- grain: one row per landed raw message, with its duplicate status and every reason it fails
 -- incremental: new rows are ranked together with the earlier copies of their natural keys, so a duplicate
 -- of a record landed long ago is still caught; earlier rows never change (they landed first), and a new
--- row replaces an earlier version of itself only when a correction recycled it (replace_by_key)
--- indexes: the raw identity's unique index leads with the offset, so most comparisons end at one integer
--- (the topic first made every comparison a text one: 2.4x slower to build)
+-- row replaces an earlier version of itself only when a correction recycled it (replace_by_key), found
+-- through the batch that landed it
+-- no unique index on the raw identity: its upkeep cost more than the rest of the insert (docs/mediation.md);
+-- a row inserted twice fails assert_mediation_reconciliation_balances and the raw-identity uniqueness test
+-- work_mem (var micro_batch_work_mem): an incremental run's new records, their sort and the window fit in
+-- memory (600k records spilled 190 MB to disk at 128MB); a full refresh spills anyway and gains nothing
 {{
     config(
         materialized='incremental',
         unique_key=['raw_topic', 'raw_partition', 'raw_offset'],
         replaceable_rows='is_recycled',
-        pre_hook="{{ summarize_landed_batches(['usage_native', 'usage_legacy']) }}",
+        replaceable_rows_lookup='batch_id',
+        pre_hook="{{ micro_batch_work_mem() }}",
         indexes=[
             {'columns': ['hashtextextended(natural_key, 0)']},
             {'columns': ['batch_id']},
-            {'columns': ['raw_offset', 'raw_partition', 'raw_topic'], 'unique': true},
         ],
         post_hook=[
+            "{{ summarize_landed_batches(['usage_native', 'usage_legacy']) }}",
             "{{ partial_index('corrected_at', 'corrected_at is not null') }}",
             "{{ partial_index('start_time', 'is_valid') }}",
             "{{ partial_index('correlation_key', 'is_valid and is_partial') }}",
