@@ -72,12 +72,10 @@
 {%- endmacro %}
 
 {#-
-    The landing tables' batch-id BRIN indexes only know the block ranges summarized so far; a BRIN scan
-    reads an unsummarized range whole. The ranges of the batches not yet mediated are read whole anyway,
-    so the incremental model summarizes after its select (a post-hook), when those pages are in memory:
-    the next run then finds only the batches landed since unsummarized, even when the loader's
-    autosummarize lags behind. Summarizing before the select read the same pages twice (1.1 s of 600k new
-    records). A full refresh reads every row and never uses the index, so it leaves this to autovacuum.
+    The landing tables' batch-id BRIN indexes only know the block ranges summarized so far; the newest
+    batches sit in unsummarized ranges, which a BRIN scan must read whole. Summarizing them first lets
+    new_raw_rows read just the new batches (the loader's autosummarize does it too, but later). A full
+    refresh reads every row and never uses the index, so it leaves the summarizing to autovacuum.
 -#}
 {% macro summarize_landed_batches(tables) -%}
     {%- if not is_incremental() %}{{ return("") }}{% endif %}
@@ -86,9 +84,4 @@
         brin_summarize_new_values(to_regclass('{{ source("kafka", table).schema }}.{{ table }}_batch_id_brin'))
         {{- "," if not loop.last }}
     {%- endfor %}
-{%- endmacro %}
-
-{#- An incremental run's working memory, local to the model's transaction (var micro_batch_work_mem). -#}
-{% macro micro_batch_work_mem() -%}
-    {%- if is_incremental() %}set local work_mem = '{{ var("micro_batch_work_mem") }}'{% endif %}
 {%- endmacro %}

@@ -13,13 +13,15 @@
         unique_key=['raw_topic', 'raw_partition', 'raw_offset'],
         replaceable_rows='is_recycled',
         replaceable_rows_lookup='batch_id',
-        pre_hook="{{ micro_batch_work_mem() }}",
+        pre_hook=[
+            "{{ micro_batch_work_mem() }}",
+            "{{ summarize_landed_batches(['usage_native', 'usage_legacy']) }}",
+        ],
         indexes=[
             {'columns': ['hashtextextended(natural_key, 0)']},
             {'columns': ['batch_id']},
         ],
         post_hook=[
-            "{{ summarize_landed_batches(['usage_native', 'usage_legacy']) }}",
             "{{ partial_index('corrected_at', 'corrected_at is not null') }}",
             "{{ partial_index('start_time', 'is_valid') }}",
             "{{ partial_index('correlation_key', 'is_valid and is_partial') }}",
