@@ -9,6 +9,7 @@
     config(
         materialized='incremental',
         unique_key='correlation_key',
+        unlogged=var('unlogged_mediation_tables'),
         indexes=[
             {'columns': ['correlation_key'], 'unique': true},
         ],

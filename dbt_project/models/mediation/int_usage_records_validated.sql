@@ -11,6 +11,7 @@
     config(
         materialized='incremental',
         unique_key=['raw_topic', 'raw_partition', 'raw_offset'],
+        unlogged=var('unlogged_mediation_tables'),
         replaceable_rows='is_recycled',
         replaceable_rows_lookup='batch_id',
         pre_hook=[
@@ -206,10 +207,11 @@ ranked as (
     select
         *,
         row_number() over landing_order as copy_number,
-        first_value(raw_topic) over landing_order as first_copy_topic,
-        first_value(raw_partition) over landing_order as first_copy_partition,
-        first_value(raw_offset) over landing_order as first_copy_offset,
-        first_value(content_md5) over landing_order as first_copy_md5
+        -- one first_value rather than one per field: each fetches the partition's first row again, and
+        -- four of them cost 7% of a full rebuild (topic names never hold a '|')
+        first_value(
+            raw_topic || ':' || raw_partition || ':' || raw_offset || '|' || coalesce(content_md5, '')
+        ) over landing_order as first_copy
     from records
     -- the 64-bit hash first: the sort then compares integers and falls back to the key text only on a
     -- hash tie (about 1.5x faster than sorting the keys themselves, measured over 2.6M records)
@@ -237,11 +239,10 @@ select
     reason_codes,
     array_to_string(reason_codes, ',') as reason_codes_text,
     is_duplicate,
-    case
-        when is_duplicate then first_copy_topic || ':' || first_copy_partition || ':' || first_copy_offset
-    end as first_copy_raw_id,
-    first_copy_md5,
-    is_duplicate and content_md5 <> first_copy_md5 as is_conflicting,
+    case when is_duplicate then split_part(first_copy, '|', 1) end as first_copy_raw_id,
+    -- only a duplicate reports its first copy's content (mediation_duplicates); a row's own is content_md5
+    case when is_duplicate then nullif(split_part(first_copy, '|', 2), '') end as first_copy_md5,
+    is_duplicate and content_md5 <> nullif(split_part(first_copy, '|', 2), '') as is_conflicting,
     cardinality(reason_codes) = 0 and not is_duplicate as is_valid,
     -- a part of a longer record: anything but a first part that is also the final one
     not coalesce(record_sequence = 1 and is_final, false) as is_partial,
