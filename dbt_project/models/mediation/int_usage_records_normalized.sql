@@ -21,7 +21,7 @@ native as (
         is_recycled,
         corrected_at,
         jsonb_typeof(payload_json) = 'object' as is_object,
-        payload_md5 as content_md5,
+        payload_hash as content_hash,
         lower(trim(record_type)) as record_type,
         -- the sequence as a number when it is one, so '01' and '1' are the same part
         network_element || '|' || record_id || '|' || coalesce(record_sequence::text, record_sequence_text)
@@ -71,7 +71,7 @@ legacy as (
         is_recycled,
         corrected_at,
         jsonb_typeof(payload_json) = 'object' as is_object,
-        content_md5,
+        payload_hash as content_hash,
         lower(trim(record_type)) as record_type,
         'legacy|' || content_md5 as natural_key,
         'legacy|' || content_md5 as correlation_key,

@@ -9,7 +9,7 @@ select
     natural_key,
     first_copy_raw_id as kept_raw_id,
     is_conflicting,
-    content_md5,
-    first_copy_md5 as kept_content_md5
+    content_hash,
+    first_copy_hash as kept_content_hash
 from {{ ref('int_usage_records_outcomes') }}
 where outcome = 'duplicate'

@@ -18,7 +18,7 @@ renamed as (
         is_recycled,
         corrected_at,
         payload,
-        md5(payload) as payload_md5,
+        {{ content_hash('payload') }} as payload_hash,
         payload_json,
         convert_from(message_key, 'UTF8') as message_key,
         payload_json ->> 'schema_version' as schema_version,

@@ -21,6 +21,7 @@ renamed as (
         payload_json,
         -- legacy records carry no id: their content identifies them
         md5(payload_json::text) as content_md5,
+        {{ content_hash('payload') }} as payload_hash,
         payload_json ->> 'record_type' as record_type,
         payload_json ->> 'timestamp' as start_time_text,
         payload_json ->> 'cell_id' as cell_id,
