@@ -19,9 +19,10 @@ renamed as (
         corrected_at,
         payload,
         payload_json,
-        -- legacy records carry no id: their content identifies them
+        -- legacy records carry no id: their content identifies them. The content hash is taken over the
+        -- same JSON text, so copies with one identity never count as conflicting
         md5(payload_json::text) as content_md5,
-        {{ content_hash('payload') }} as payload_hash,
+        {{ content_hash("convert_to(payload_json::text, 'UTF8')") }} as payload_hash,
         payload_json ->> 'record_type' as record_type,
         payload_json ->> 'timestamp' as start_time_text,
         payload_json ->> 'cell_id' as cell_id,
