@@ -81,10 +81,7 @@ keyed as (
     select
         normalized.*,
         -- a record without a natural key cannot repeat another: it is its own group
-        coalesce(
-            normalized.natural_key,
-            normalized.raw_topic || ':' || normalized.raw_partition || ':' || normalized.raw_offset
-        ) as dedup_key,
+        coalesce(normalized.natural_key, {{ raw_id('normalized') }}) as dedup_key,
         normalized.parse_error is null and coalesce(normalized.is_object, false) as is_parsed,
         normalized.record_type in ('voice', 'sms', 'data') as is_known_type,
         subscribers.msisdn is not null as is_known_msisdn
