@@ -2,10 +2,17 @@
 -- events (docs/rating.md rules 1–5 and 8): who pays, bill cycle and plan period, zone, time band,
 -- rate row, rounded quantity and the best matching promotion. The allowance draw needs the order of
 -- a subscription's events and happens in int_usage_events_rated.
+--
+-- unnest(array[x]) as c: x is evaluated once per event. The planner flattens a plain subquery into
+-- the joins above it and would evaluate x again in every join and column that uses c (more than a
+-- dozen times for the local time). A set-returning function in the select list keeps the subquery
+-- whole, yet, unlike a lateral subquery with a limit, it lets the query run in the parallel workers
+-- and still lets the incremental run's filter on mediated_usage reach its indexes. Every CTE is
+-- parallel-safe for the same reason: no limit, no window function and no CTE read twice.
 {% set prefix_depth = var('max_destination_prefix_length') | int(6) %}
 with
 
-config as (
+config as not materialized (
     select * from {{ ref('rating_config') }}
 ),
 
@@ -19,37 +26,23 @@ events as (
         usage.serving_mcc,
         usage.last_batch_id as mediated_batch_id,
         usage.last_corrected_at as mediated_corrected_at,
-        derived.direction,
-        derived.quantity,
-        derived.local_start,
-        derived.local_date,
-        derived.is_roaming,
-        derived.number_kind
+        -- data sessions are always charged to the served subscriber, like originating usage
+        unnest(array[case
+            when usage.service = 'data' or usage.direction in ('MOC', 'MO') then 'mo'
+            when usage.direction in ('MTC', 'MT') then 'mt'
+        end]) as direction,
+        unnest(array[case usage.service
+            when 'voice' then usage.duration_s
+            when 'sms' then 1
+            when 'data' then usage.total_bytes
+        end]) as quantity,
+        unnest(array[(usage.start_time at time zone config.timezone)]) as local_start,
+        unnest(array[(usage.start_time at time zone config.timezone)::date]) as local_date,
+        unnest(array[coalesce(usage.serving_mcc <> config.home_mcc, false)]) as is_roaming,
+        -- national short codes and E.164 numbers are separate number plans (destinations.number_kind)
+        unnest(array[case when length(usage.other_party_msisdn) <= 6 then 'short' else 'e164' end]) as number_kind
     from {{ ref('mediated_usage') }} as usage
     cross join config
-    -- derived once per event. Flattened into the joins below, each expression would be evaluated again
-    -- in every join that uses it (the time zone conversion above all, more than a dozen times per event); the
-    -- planner never flattens a subquery with a limit. Being a lateral join, it still lets a filter on
-    -- the events (the incremental run's) reach mediated_usage's indexes.
-    cross join lateral (  -- noqa: ST05
-        select
-            -- data sessions are always charged to the served subscriber, like originating usage
-            case
-                when usage.service = 'data' or usage.direction in ('MOC', 'MO') then 'mo'
-                when usage.direction in ('MTC', 'MT') then 'mt'
-            end as direction,
-            case usage.service
-                when 'voice' then usage.duration_s
-                when 'sms' then 1
-                when 'data' then usage.total_bytes
-            end as quantity,
-            (usage.start_time at time zone config.timezone) as local_start,
-            (usage.start_time at time zone config.timezone)::date as local_date,
-            coalesce(usage.serving_mcc <> config.home_mcc, false) as is_roaming,
-            -- national short codes and E.164 numbers are separate number plans (destinations.number_kind)
-            case when length(usage.other_party_msisdn) <= 6 then 'short' else 'e164' end as number_kind
-        limit 1  -- noqa: AM09
-    ) as derived
 ),
 
 -- as-of lookup at the event's local start date: plan changes mid-cycle are honoured
@@ -82,29 +75,23 @@ subscribed as (
 cycled as (
     select
         subscribed.*,
-        cycle.cycle_start
+        unnest(array[case
+            when extract(day from subscribed.local_date) >= subscribed.bill_cycle_day
+                then make_date(
+                    extract(year from subscribed.local_date)::integer,
+                    extract(month from subscribed.local_date)::integer,
+                    subscribed.bill_cycle_day
+                )
+            else (
+                make_date(
+                    extract(year from subscribed.local_date)::integer,
+                    extract(month from subscribed.local_date)::integer,
+                    subscribed.bill_cycle_day
+                )
+                - interval '1 month'
+            )::date
+        end]) as cycle_start
     from subscribed
-    -- derived once per event, like the columns of `events`
-    cross join lateral (  -- noqa: ST05
-        select
-            case
-                when extract(day from subscribed.local_date) >= subscribed.bill_cycle_day
-                    then make_date(
-                        extract(year from subscribed.local_date)::integer,
-                        extract(month from subscribed.local_date)::integer,
-                        subscribed.bill_cycle_day
-                    )
-                else (
-                    make_date(
-                        extract(year from subscribed.local_date)::integer,
-                        extract(month from subscribed.local_date)::integer,
-                        subscribed.bill_cycle_day
-                    )
-                    - interval '1 month'
-                )::date
-            end as cycle_start
-        limit 1  -- noqa: AM09
-    ) as cycle
 ),
 
 -- longest-prefix match: one equality join per prefix length, the longest hit wins
@@ -137,42 +124,34 @@ zoned as (
         destination_matched.*,
         visited.roaming_zone as visited_roaming_zone,
         coalesce(visited.is_rlah, false) as is_rlah,
-        decided.zone,
-        decided.zone_prefix,
-        decided.time_band
+        -- roaming outside roam-like-at-home: the visited country decides, whatever the destination
+        unnest(array[case
+            when destination_matched.is_roaming and not coalesce(visited.is_rlah, false)
+                then visited.roaming_zone
+            when destination_matched.service = 'data' then 'national'
+            else destination_matched.destination_zone
+        end]) as zone,
+        unnest(array[case
+            when
+                destination_matched.is_roaming and not coalesce(visited.is_rlah, false)
+                or destination_matched.service = 'data'
+                then null
+            else destination_matched.matched_prefix
+        end]) as zone_prefix,
+        unnest(array[case
+            when extract(isodow from destination_matched.local_start) in (6, 7) then 'weekend'
+            when holidays.holiday_date is not null then 'weekend'
+            when
+                destination_matched.local_start::time >= '08:00:00'
+                and destination_matched.local_start::time < '20:00:00'
+                then 'peak'
+            else 'offpeak'
+        end]) as time_band
     from destination_matched
     left join {{ ref('roaming_zones') }} as visited
         on destination_matched.is_roaming and destination_matched.serving_mcc = visited.mcc
     left join {{ ref('holidays') }} as holidays
         on destination_matched.local_date = holidays.holiday_date
-    -- derived once per event, like the columns of `events`
-    cross join lateral (  -- noqa: ST05
-        select
-            case
-                -- roaming outside roam-like-at-home: the visited country decides, whatever the destination
-                when destination_matched.is_roaming and not coalesce(visited.is_rlah, false)
-                    then visited.roaming_zone
-                when destination_matched.service = 'data' then 'national'
-                else destination_matched.destination_zone
-            end as zone,
-            case
-                when
-                    destination_matched.is_roaming and not coalesce(visited.is_rlah, false)
-                    or destination_matched.service = 'data'
-                    then null
-                else destination_matched.matched_prefix
-            end as zone_prefix,
-            case
-                when extract(isodow from destination_matched.local_start) in (6, 7) then 'weekend'
-                when holidays.holiday_date is not null then 'weekend'
-                when
-                    destination_matched.local_start::time >= '08:00:00'
-                    and destination_matched.local_start::time < '20:00:00'
-                    then 'peak'
-                else 'offpeak'
-            end as time_band
-        limit 1  -- noqa: AM09
-    ) as decided
 ),
 
 -- the row for the exact band first, else the `any` row, both valid on the event's local date
@@ -206,28 +185,93 @@ rated as (
             and (any_rate.valid_to is null or zoned.local_date < any_rate.valid_to)
 ),
 
+-- rule 8 as a lookup table: the best promotion for each service, plan, segment, zone and band, in
+-- each period over which the set of valid promotions does not change. A hash join against it runs
+-- in the parallel workers; a lateral lookup with a limit per event never does.
+promotion_bounds as not materialized (
+    select '-infinity'::date as bound
+    union
+    select valid_from from {{ ref('promotions') }}
+    union
+    select valid_to from {{ ref('promotions') }}
+    where valid_to is not null
+),
+
+promotion_periods as (
+    -- a self-join, not lead(): a subquery with a window function keeps the whole join out of the workers
+    select
+        starts.bound as period_start,
+        min(ends.bound) as period_end
+    from promotion_bounds as starts
+    left join promotion_bounds as ends on starts.bound < ends.bound
+    group by starts.bound
+),
+
+-- an event without a segment is matched by the segment '' (only promotions for any segment)
+customer_segments as (
+    select distinct coalesce(segment, '') as segment from {{ ref('stg_crm__customers') }}
+    union
+    select ''
+),
+
+best_promotions as (
+    select distinct on (
+        promotions.service,
+        plans.plan_id,
+        customer_segments.segment,
+        zones.zone,
+        time_bands.time_band,
+        promotion_periods.period_start
+    )
+        promotions.service,
+        plans.plan_id,
+        customer_segments.segment,
+        zones.zone,
+        time_bands.time_band,
+        promotion_periods.period_start,
+        promotion_periods.period_end,
+        promotions.promotion_id,
+        promotions.discount_pct
+    from {{ ref('promotions') }} as promotions
+    inner join promotion_periods
+        on
+            promotions.valid_from <= promotion_periods.period_start
+            and (promotions.valid_to is null or promotions.valid_to > promotion_periods.period_start)
+    inner join {{ ref('plans') }} as plans
+        on promotions.plan_id is null or promotions.plan_id = plans.plan_id
+    inner join customer_segments
+        on promotions.segment is null or promotions.segment = customer_segments.segment
+    inner join {{ ref('zones') }} as zones
+        on promotions.zone is null or promotions.zone = zones.zone
+    inner join (values ('peak'), ('offpeak'), ('weekend')) as time_bands (time_band)
+        on promotions.time_band in ('any', time_bands.time_band)
+    order by
+        promotions.service asc,
+        plans.plan_id asc,
+        customer_segments.segment asc,
+        zones.zone asc,
+        time_bands.time_band asc,
+        promotion_periods.period_start asc,
+        promotions.discount_pct desc,
+        promotions.promotion_id asc
+),
+
 promoted as (
     select
         rated.*,
-        best_promotion.promotion_id as candidate_promotion_id,
-        best_promotion.discount_pct as candidate_discount_pct
+        best_promotions.promotion_id as candidate_promotion_id,
+        best_promotions.discount_pct as candidate_discount_pct
     from rated
-    left join lateral (
-        select
-            promotions.promotion_id,
-            promotions.discount_pct
-        from {{ ref('promotions') }} as promotions
-        where
-            rated.service = promotions.service
-            and (promotions.plan_id is null or rated.plan_id = promotions.plan_id)
-            and (promotions.segment is null or rated.segment = promotions.segment)
-            and (promotions.zone is null or rated.zone = promotions.zone)
-            and promotions.time_band in ('any', rated.time_band)
-            and rated.local_date >= promotions.valid_from
-            and (promotions.valid_to is null or rated.local_date < promotions.valid_to)
-        order by promotions.discount_pct desc, promotions.promotion_id asc
-        limit 1  -- noqa: AM09
-    ) as best_promotion on rated.rate_id is not null
+    left join best_promotions
+        on
+            rated.rate_id is not null
+            and rated.service = best_promotions.service
+            and rated.plan_id = best_promotions.plan_id
+            and coalesce(rated.segment, '') = best_promotions.segment
+            and rated.zone = best_promotions.zone
+            and rated.time_band = best_promotions.time_band
+            and rated.local_date >= best_promotions.period_start
+            and (best_promotions.period_end is null or rated.local_date < best_promotions.period_end)
 )
 
 select
