@@ -3,12 +3,13 @@
 -- rate row, rounded quantity and the best matching promotion. The allowance draw needs the order of
 -- a subscription's events and happens in int_usage_events_rated.
 --
--- unnest(array[x]) as c: x is evaluated once per event. The planner flattens a plain subquery into
--- the joins above it and would evaluate x again in every join and column that uses c (more than a
--- dozen times for the local time). A set-returning function in the select list keeps the subquery
--- whole, yet, unlike a lateral subquery with a limit, it lets the query run in the parallel workers
--- and still lets the incremental run's filter on mediated_usage reach its indexes. Every CTE is
--- parallel-safe for the same reason: no limit, no window function and no CTE read twice.
+-- Fences: events, cycled and zoned each read their input through a WITH of their own. The planner
+-- flattens a plain subquery into the joins above it, and each derived column (the local time above
+-- all) would be evaluated again in every join and column that uses it, more than a dozen times per
+-- event. It never flattens a subquery that has a WITH, so each is computed once per event. Unlike a
+-- lateral subquery with a limit, such a subquery runs in the parallel workers and still lets the
+-- incremental run's filter on mediated_usage reach its indexes. Every CTE is parallel-safe for the
+-- same reason: no limit, no window function and no CTE read twice.
 {% set prefix_depth = var('max_destination_prefix_length') | int(6) %}
 with
 
@@ -17,6 +18,10 @@ config as not materialized (
 ),
 
 events as (
+    with usage as (
+        select * from {{ ref('mediated_usage') }}
+    )
+
     select
         usage.usage_id,
         usage.service,
@@ -27,21 +32,21 @@ events as (
         usage.last_batch_id as mediated_batch_id,
         usage.last_corrected_at as mediated_corrected_at,
         -- data sessions are always charged to the served subscriber, like originating usage
-        unnest(array[case
+        case
             when usage.service = 'data' or usage.direction in ('MOC', 'MO') then 'mo'
             when usage.direction in ('MTC', 'MT') then 'mt'
-        end]) as direction,
-        unnest(array[case usage.service
+        end as direction,
+        case usage.service
             when 'voice' then usage.duration_s
             when 'sms' then 1
             when 'data' then usage.total_bytes
-        end]) as quantity,
-        unnest(array[(usage.start_time at time zone config.timezone)]) as local_start,
-        unnest(array[(usage.start_time at time zone config.timezone)::date]) as local_date,
-        unnest(array[coalesce(usage.serving_mcc <> config.home_mcc, false)]) as is_roaming,
+        end as quantity,
+        (usage.start_time at time zone config.timezone) as local_start,
+        (usage.start_time at time zone config.timezone)::date as local_date,
+        coalesce(usage.serving_mcc <> config.home_mcc, false) as is_roaming,
         -- national short codes and E.164 numbers are separate number plans (destinations.number_kind)
-        unnest(array[case when length(usage.other_party_msisdn) <= 6 then 'short' else 'e164' end]) as number_kind
-    from {{ ref('mediated_usage') }} as usage
+        case when length(usage.other_party_msisdn) <= 6 then 'short' else 'e164' end as number_kind
+    from usage
     cross join config
 ),
 
@@ -73,25 +78,29 @@ subscribed as (
 
 -- a cycle runs [bill-cycle day of month M, same day of month M+1) in local dates
 cycled as (
+    with subscribed_events as (
+        select * from subscribed
+    )
+
     select
-        subscribed.*,
-        unnest(array[case
-            when extract(day from subscribed.local_date) >= subscribed.bill_cycle_day
+        subscribed_events.*,
+        case
+            when extract(day from subscribed_events.local_date) >= subscribed_events.bill_cycle_day
                 then make_date(
-                    extract(year from subscribed.local_date)::integer,
-                    extract(month from subscribed.local_date)::integer,
-                    subscribed.bill_cycle_day
+                    extract(year from subscribed_events.local_date)::integer,
+                    extract(month from subscribed_events.local_date)::integer,
+                    subscribed_events.bill_cycle_day
                 )
             else (
                 make_date(
-                    extract(year from subscribed.local_date)::integer,
-                    extract(month from subscribed.local_date)::integer,
-                    subscribed.bill_cycle_day
+                    extract(year from subscribed_events.local_date)::integer,
+                    extract(month from subscribed_events.local_date)::integer,
+                    subscribed_events.bill_cycle_day
                 )
                 - interval '1 month'
             )::date
-        end]) as cycle_start
-    from subscribed
+        end as cycle_start
+    from subscribed_events
 ),
 
 -- longest-prefix match: one equality join per prefix length, the longest hit wins
@@ -120,38 +129,42 @@ destination_matched as (
 ),
 
 zoned as (
+    with matched_events as (
+        select * from destination_matched
+    )
+
     select
-        destination_matched.*,
+        matched_events.*,
         visited.roaming_zone as visited_roaming_zone,
         coalesce(visited.is_rlah, false) as is_rlah,
         -- roaming outside roam-like-at-home: the visited country decides, whatever the destination
-        unnest(array[case
-            when destination_matched.is_roaming and not coalesce(visited.is_rlah, false)
+        case
+            when matched_events.is_roaming and not coalesce(visited.is_rlah, false)
                 then visited.roaming_zone
-            when destination_matched.service = 'data' then 'national'
-            else destination_matched.destination_zone
-        end]) as zone,
-        unnest(array[case
+            when matched_events.service = 'data' then 'national'
+            else matched_events.destination_zone
+        end as zone,
+        case
             when
-                destination_matched.is_roaming and not coalesce(visited.is_rlah, false)
-                or destination_matched.service = 'data'
+                matched_events.is_roaming and not coalesce(visited.is_rlah, false)
+                or matched_events.service = 'data'
                 then null
-            else destination_matched.matched_prefix
-        end]) as zone_prefix,
-        unnest(array[case
-            when extract(isodow from destination_matched.local_start) in (6, 7) then 'weekend'
+            else matched_events.matched_prefix
+        end as zone_prefix,
+        case
+            when extract(isodow from matched_events.local_start) in (6, 7) then 'weekend'
             when holidays.holiday_date is not null then 'weekend'
             when
-                destination_matched.local_start::time >= '08:00:00'
-                and destination_matched.local_start::time < '20:00:00'
+                matched_events.local_start::time >= '08:00:00'
+                and matched_events.local_start::time < '20:00:00'
                 then 'peak'
             else 'offpeak'
-        end]) as time_band
-    from destination_matched
+        end as time_band
+    from matched_events
     left join {{ ref('roaming_zones') }} as visited
-        on destination_matched.is_roaming and destination_matched.serving_mcc = visited.mcc
+        on matched_events.is_roaming and matched_events.serving_mcc = visited.mcc
     left join {{ ref('holidays') }} as holidays
-        on destination_matched.local_date = holidays.holiday_date
+        on matched_events.local_date = holidays.holiday_date
 ),
 
 -- the row for the exact band first, else the `any` row, both valid on the event's local date
