@@ -157,7 +157,7 @@ def fingerprint(pg) -> dict[str, tuple[int, str]]:
 INCREMENTAL_MODEL_INDEXES = {
     "mediation.int_usage_records_validated": 5,
     "mediation.int_partial_record_chains": 2,
-    "rating.int_usage_events_rated": 5,
+    "rating.int_usage_events_rated": 4,
 }
 
 
