@@ -139,14 +139,6 @@ def main() -> None:
             "create index on mediation.mediated_usage (last_corrected_at) where last_corrected_at is not null"
         )
     conn.commit()
-    # A full rebuild runs over a mediated_usage in service, which autovacuum (and mediation's data
-    # tests) have read. Freshly inserted here, its first reader would set every row's hint bits and
-    # write every page again: a cost of this set-up, not of rating.
-    # The 600k events of the incremental run stay as freshly written as mediation leaves them.
-    conn.autocommit = True
-    with conn.cursor() as cur:
-        cur.execute("vacuum (analyze) mediation.mediated_usage")
-    conn.autocommit = False
 
     rating = ("int_rating_inputs_fingerprint", "int_usage_events_classified", "int_usage_events_rated")
     full_s = timed_dbt("run", "--select", *rating, "--full-refresh")
