@@ -140,6 +140,28 @@ def test_each_rating_check_fails_on_bad_data(demo_warehouse, pg, test_name, wher
          "insert into reference.destinations (prefix, zone, number_kind, number_length, description)"
          " values ('3361234', 'national_mobile', 'e164', 11, 'test: too long')",
          "delete from reference.destinations where description = 'test: too long'"),
+        # the best-promotion lookup expands promotions over known plans, zones, services and bands
+        ("relationships_promotions_plan_id__plan_id__ref_plans_",
+         "update reference.promotions set plan_id = 'no_such_plan' where promotion_id = 3",
+         "update reference.promotions set plan_id = 'business_flex' where promotion_id = 3"),
+        ("relationships_promotions_zone__zone__ref_zones_",
+         "update reference.promotions set zone = 'no_such_zone' where promotion_id = 2",
+         "update reference.promotions set zone = 'intl_z1' where promotion_id = 2"),
+        ("accepted_values_promotions_service__voice__sms__data",
+         "update reference.promotions set service = 'mms' where promotion_id = 1",
+         "update reference.promotions set service = 'voice' where promotion_id = 1"),
+        ("not_null_promotions_service",
+         "update reference.promotions set service = null where promotion_id = 1",
+         "update reference.promotions set service = 'voice' where promotion_id = 1"),
+        ("accepted_values_promotions_time_band__peak__offpeak__weekend__any",
+         "update reference.promotions set time_band = 'night' where promotion_id = 1",
+         "update reference.promotions set time_band = 'weekend' where promotion_id = 1"),
+        ("not_null_promotions_time_band",
+         "update reference.promotions set time_band = null where promotion_id = 1",
+         "update reference.promotions set time_band = 'weekend' where promotion_id = 1"),
+        ("not_null_promotions_valid_from",
+         "update reference.promotions set valid_from = null where promotion_id = 2",
+         "update reference.promotions set valid_from = '2026-09-15' where promotion_id = 2"),
     ],
 )  # fmt: skip
 def test_each_reference_check_fails_on_bad_seed_rows(demo_warehouse, pg, test_name, corrupt, restore):
