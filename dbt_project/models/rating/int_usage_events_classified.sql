@@ -220,9 +220,10 @@ promotion_periods as (
     group by starts.bound
 ),
 
--- an event without a segment is matched by the segment '' (only promotions for any segment)
+-- an event without a segment is matched by the segment '' (only promotions for any segment); union
+-- keeps each segment once
 customer_segments as (
-    select distinct coalesce(segment, '') as segment from {{ ref('stg_crm__customers') }}
+    select coalesce(segment, '') as segment from {{ ref('stg_crm__customers') }}
     union
     select ''
 ),
