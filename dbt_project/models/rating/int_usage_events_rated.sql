@@ -14,6 +14,7 @@
     config(
         materialized='incremental',
         unique_key='usage_id',
+        unlogged=var('unlogged_rated_events'),
         pre_hook=["set local enable_mergejoin = off", "{{ micro_batch_work_mem() }}"],
         indexes=[
             {'columns': ['usage_id'], 'unique': true},
