@@ -31,7 +31,7 @@ START_WAIT_S = 600  # the longest crash recovery we wait for before reporting a 
 
 # Tuned for a 2-core / 24 GiB machine running bulk ELT; see docs/operations.md.
 SERVER_OPTIONS = {
-    "shared_buffers": "6GB",
+    "shared_buffers": "2GB",
     "work_mem": "128MB",
     "maintenance_work_mem": "1GB",
     "effective_cache_size": "12GB",

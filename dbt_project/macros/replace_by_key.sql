@@ -7,7 +7,8 @@
     * a single-column key is deleted through `key = any(array(...))`: the unique index is walked once in
       key order (at 2M rated events: 0.6 s against 1.5–2.4 s for the scan, which grows with the table);
     * the model config `replaceable_rows`, a condition on the new rows, says which of them can have an
-      earlier version in the table (mediation: only a recycled record); the others are inserted without
+      earlier version in the table (mediation: only a recycled record; rating: a row whose first rating
+      is older than this run, i.e. carried or re-rated); the others are inserted without
       looking for one. The model's unique index on the key catches a wrong condition: inserting a row
       that is already there fails the run. A model without that index (mediation: its upkeep cost more
       than the rest of the insert) has a data test that fails on a row inserted twice instead;

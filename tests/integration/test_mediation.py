@@ -134,7 +134,7 @@ PIPELINE_OUTPUTS = {
 
 
 PROCESSING_TIME_COLUMNS = (
-    "rated_at", "mediated_at", "validated_at", "evaluated_at",
+    "rated_at", "first_rated_at", "mediated_at", "validated_at", "evaluated_at",
     "evaluated_through_batch_id", "evaluated_through_corrected_at",
 )  # fmt: skip
 

@@ -193,9 +193,17 @@ CHARGED_BY_RATE = (
 )
 
 
+# each event's first rating, and how many rows were rated again since
+FIRST_RATINGS = (
+    "select md5(string_agg(usage_id::text || first_rated_at::text, ',' order by usage_id)),"
+    " count(*) filter (where rated_at > first_rated_at), count(*) from rating.int_usage_events_rated"
+)
+
+
 def test_a_tariff_edit_rerates_and_lists_the_changes(demo_warehouse, pg, tmp_path):
     """Edit a price in a copy of the project, `dbt build`, and see the re-rating and its history."""
     run_dbt("build", "--select", "int_usage_events_rated+", capture=True)
+    first_ratings, _, events = fetch(pg, FIRST_RATINGS)[0]
     edited = tmp_path / "dbt_project"
     shutil.copytree(DBT_PROJECT_DIR, edited, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
     rate_file = edited / "seeds" / "rate_cards.csv"
@@ -222,6 +230,8 @@ def test_a_tariff_edit_rerates_and_lists_the_changes(demo_warehouse, pg, tmp_pat
             " and changed_at = (select max(changed_at) from rating.rerating_changes)",
         )[0]
         assert changes[0] > 0 and changes[1] == after[1] - charged_before[1]
+        # every event was rated again, and each keeps when it was first rated
+        assert fetch(pg, FIRST_RATINGS)[0] == (first_ratings, events, events)
     finally:
         run_dbt("build", capture=True)
     restored = fetch(pg, CHARGED_BY_RATE, (int(target["rate_id"]),))[0]

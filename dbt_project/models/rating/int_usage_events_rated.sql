@@ -14,6 +14,7 @@
     config(
         materialized='incremental',
         unique_key='usage_id',
+        replaceable_rows='first_rated_at < rated_at',
         unlogged=var('unlogged_rated_events'),
         pre_hook=["set local enable_mergejoin = off", "{{ micro_batch_work_mem() }}"],
         indexes=[
@@ -55,7 +56,21 @@ new_events as (
 ),
 
 {% if is_incremental() %}
-    -- the earliest start per touched pair, over the new events and the previous version of each
+    -- the earlier rating of each new event that has one: the usage_id index walked once, in key order,
+    -- with the array of new ids (a join would read the whole rated table, and a probe per new event was
+    -- 600k descents)
+    previous_versions as (
+        select
+            previous.usage_id,
+            previous.subscription_id,
+            previous.cycle_start,
+            previous.start_time,
+            previous.first_rated_at
+        from {{ this }} as previous
+        where previous.usage_id = any(array(select new_events.usage_id from new_events))
+    ),
+
+    -- the earliest start per touched pair, over the new events and their previous versions
     -- (an event whose subscription or cycle changed leaves a gap in its old pair)
     cutoffs as (
         select
@@ -70,13 +85,10 @@ new_events as (
             from new_events
             union all
             select
-                previous.subscription_id,
-                previous.cycle_start,
-                previous.start_time
-            from {{ this }} as previous
-            -- the usage_id index walked once, in key order, with the array of new ids: a join would
-            -- read the whole rated table, and a probe per new event was 600k descents
-            where previous.usage_id = any(array(select new_events.usage_id from new_events))
+                previous_versions.subscription_id,
+                previous_versions.cycle_start,
+                previous_versions.start_time
+            from previous_versions
         ) as touched
         where touched.subscription_id is not null
         group by touched.subscription_id, touched.cycle_start
@@ -85,37 +97,25 @@ new_events as (
         order by touched.subscription_id, touched.cycle_start
     ),
 
-    -- already classified events of the touched pairs from the cut-off on: their draw may change.
-    -- The allowance-pool index serves this too: PostgreSQL skips over its service column.
-    carried as (
-        select
-            {{ column_list(ref('int_usage_events_classified'), 'previous') }}
-        from {{ this }} as previous
-        inner join cutoffs
-            on
-                previous.subscription_id = cutoffs.subscription_id
-                and previous.cycle_start = cutoffs.cycle_start
-                and previous.start_time >= cutoffs.rerate_from
-        where not exists (
-            select 1 from new_events
-            where new_events.usage_id = previous.usage_id
-        )
-    ),
-
-    -- what each allowance pool had used before the cut-off: the running total of the pair's last event
-    -- of that service before it (only the plan period holding that event can straddle the cut-off;
-    -- a later period starts from zero). One index probe per pair and service.
-    pool_base as (
+    -- the last rated event of each touched pair and service: one backward probe of the allowance-pool
+    -- index each. Traffic that arrives in order starts after it, so the allowance goes on from its
+    -- running total and nothing is rated again; a pair and service whose last event is at or after the
+    -- cut-off is late.
+    last_rated as (
         select
             cutoffs.subscription_id,
             cutoffs.cycle_start,
-            last_before.plan_period_start,
+            cutoffs.rerate_from,
             services.service,
-            last_before.pool_quantity_through as quantity_before
+            last_event.start_time,
+            last_event.plan_period_start,
+            last_event.pool_quantity_through,
+            last_event.start_time >= cutoffs.rerate_from as is_late
         from cutoffs
         cross join (values ('voice'), ('sms'), ('data')) as services (service)
         inner join lateral (
             select
+                previous.start_time,
                 previous.plan_period_start,
                 previous.pool_quantity_through
             from {{ this }} as previous
@@ -123,16 +123,80 @@ new_events as (
                 previous.subscription_id = cutoffs.subscription_id
                 and previous.cycle_start = cutoffs.cycle_start
                 and previous.service = services.service
-                and previous.start_time < cutoffs.rerate_from
+            order by previous.start_time desc, previous.usage_id desc
+            limit 1
+        ) as last_event on true
+    ),
+
+    -- already classified events of the late pairs and services from the cut-off on: their draw may change
+    carried as (
+        select
+            {{ column_list(ref('int_usage_events_classified'), 'previous') }},
+            previous.first_rated_at
+        from {{ this }} as previous
+        inner join last_rated as late
+            on
+                previous.subscription_id = late.subscription_id
+                and previous.cycle_start = late.cycle_start
+                and previous.service = late.service
+                and previous.start_time >= late.rerate_from
+        where
+            late.is_late
+            and not exists (
+                select 1 from new_events
+                where new_events.usage_id = previous.usage_id
+            )
+    ),
+
+    -- what each allowance pool had used before the cut-off: the running total of the pair's last event
+    -- of that service before it (only the plan period holding that event can straddle the cut-off;
+    -- a later period starts from zero). A late pair and service needs one more probe for it.
+    pool_base as (
+        select
+            subscription_id,
+            cycle_start,
+            plan_period_start,
+            service,
+            pool_quantity_through as quantity_before
+        from last_rated
+        where not is_late
+        union all
+        select
+            late.subscription_id,
+            late.cycle_start,
+            last_before.plan_period_start,
+            late.service,
+            last_before.pool_quantity_through as quantity_before
+        from last_rated as late
+        inner join lateral (
+            select
+                previous.plan_period_start,
+                previous.pool_quantity_through
+            from {{ this }} as previous
+            where
+                previous.subscription_id = late.subscription_id
+                and previous.cycle_start = late.cycle_start
+                and previous.service = late.service
+                and previous.start_time < late.rerate_from
             order by previous.start_time desc, previous.usage_id desc
             limit 1
         ) as last_before on true
+        where late.is_late
     ),
 {% endif %}
 
+-- first_rated_at survives re-rating; it also tells replace_by_key which rows replace an earlier rating
 to_rate as (
-    select * from new_events
+    select
+        new_events.*,
+        {% if is_incremental() -%}
+            coalesce(previous_versions.first_rated_at, now())
+        {%- else -%}
+            now()
+        {%- endif %} as first_rated_at
+    from new_events
     {% if is_incremental() %}
+        left join previous_versions on new_events.usage_id = previous_versions.usage_id
         union all
         select * from carried
     {% endif %}
@@ -287,6 +351,7 @@ select
     discounted.discount_amount::numeric(18, 6) as discount_amount,
     (discounted.gross_amount - discounted.discount_amount)::numeric(18, 6) as net_amount,
     fingerprint.reference_fingerprint,
+    discounted.first_rated_at,
     now() as rated_at
 from discounted
 cross join fingerprint

@@ -41,6 +41,7 @@ select
     net_amount,
     currency,
     mediated_batch_id,
+    first_rated_at,
     rated_at
 from {{ ref('int_usage_events_rated') }}
 where rating_error is null
