@@ -169,26 +169,6 @@ def test_issuing_refuses_usage_summed_for_another_billing_date(pg, billing_vars)
     assert fetch(pg, "select count(*) from billing.issued_invoice_items")[0][0] == before
 
 
-def test_issuing_refuses_while_landed_usage_is_not_rated(pg, billing_vars):
-    """A crash empties the unlogged rated events until the next rating run: issuing then would bill the
-    cycles without their usage, for good."""
-    before = register_digest(pg)
-    later = {**billing_vars, "billing_date": "2027-06-30", "billing_cycle_month": None}
-    with pg.cursor() as cur:
-        cur.execute("truncate rating.int_usage_events_rated")
-    pg.commit()
-    try:
-        with pytest.raises(UserError, match="no event is rated"):
-            run_dbt("run", "--select", "issued_invoice_items", "--vars", json.dumps(later), capture=True)
-        assert register_digest(pg) == before
-    finally:
-        # the next rating run finds no earlier rating and rates every mediated event again
-        run_dbt("run", "--quiet", "--select", "int_usage_events_rated")
-    assert fetch(pg, "select count(*) from rating.int_usage_events_rated") == fetch(
-        pg, "select count(*) from mediation.mediated_usage"
-    )
-
-
 def test_the_register_refuses_updates_deletes_and_truncates(pg):
     for statement in (
         "update billing.issued_invoice_items set amount = amount + 1",

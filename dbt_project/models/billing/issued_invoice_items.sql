@@ -9,7 +9,6 @@
         on_schema_change='fail',
         pre_hook=[
             "select pg_advisory_xact_lock(hashtext('telecom.issued_invoice_items'))",
-            "{{ assert_landed_usage_is_rated(ref('int_usage_events_rated')) }}",
             "{{ assert_usage_summed_for_billing_date(ref('int_billing_usage')) }}",
         ],
         post_hook="{{ protect_issued_invoices(this) }}",
