@@ -106,7 +106,6 @@ new_events as (
             cutoffs.cycle_start,
             cutoffs.rerate_from,
             services.service,
-            last_event.start_time,
             last_event.plan_period_start,
             last_event.pool_quantity_through,
             last_event.start_time >= cutoffs.rerate_from as is_late
