@@ -176,6 +176,21 @@ def test_a_chain_of_incremental_runs_equals_a_full_refresh(demo_warehouse, pg):
     run_dbt("test", *MEDIATION_AND_RATING, capture=True)
     incremental = fingerprint(pg)
     assert incremental != first, "the later batches should add to mediation"
+    # the chain rated each batch after the ones before it: these events arrived after a later event of
+    # their allowance pool had been rated, so their runs took the late path (events rated again)
+    late = fetch(
+        pg,
+        """
+        select count(*) from rating.int_usage_events_rated as event
+        where exists (
+            select 1 from rating.int_usage_events_rated as earlier_batch
+            where (earlier_batch.subscription_id, earlier_batch.cycle_start, earlier_batch.service)
+                = (event.subscription_id, event.cycle_start, event.service)
+                and earlier_batch.mediated_batch_id < event.mediated_batch_id
+                and earlier_batch.start_time > event.start_time
+        )""",
+    )[0][0]
+    assert late > 0, "the demo's batches should exercise the late path of the rated events"
     run_dbt("run", *MEDIATION_AND_RATING, "--full-refresh", capture=True)
     assert fingerprint(pg) == incremental
     assert index_counts(pg, INCREMENTAL_MODEL_INDEXES) == INCREMENTAL_MODEL_INDEXES
