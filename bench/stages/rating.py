@@ -102,7 +102,7 @@ def add_events(conn, first: int, count: int, start: str, span: str, first_batch:
 
 
 def settle(conn, table: str) -> None:
-    """Vacuum `table`, then write out the pages that left dirty: the state that autovacuum and the
+    """Vacuum `table`, then write out the pages it left dirty: the state that autovacuum and the
     checkpoints leave a table in some time after it was written."""
     conn.autocommit = True
     with conn.cursor() as cur:
@@ -160,8 +160,8 @@ def main() -> None:
     conn.commit()
     # as in the mediation stage: in operation a rebuild reads events mediated long before it, vacuumed
     # and written out since. Left to chance, autovacuum's vacuum of the 10M fresh rows ran during the
-    # timed rebuild (seen in the server's statistics), and the checkpoint after it wrote 5 GB, on the same
-    # two cores and disk
+    # timed rebuild (seen in the server's statistics), and checkpoints wrote out the pages it dirtied,
+    # on the same two cores and disk
     settle(conn, "mediation.mediated_usage")
 
     rating = ("int_rating_inputs_fingerprint", "int_usage_events_classified", "int_usage_events_rated")
