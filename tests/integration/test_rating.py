@@ -200,10 +200,19 @@ FIRST_RATINGS = (
 )
 
 
+# the table's file: a rewrite (truncate and insert) gives it a new one, a replacement by key does not
+RATED_EVENTS_STORAGE = (
+    "select pg_relation_filenode('rating.int_usage_events_rated'),"
+    " (select array_agg(indexdef order by indexname) from pg_indexes"
+    "  where schemaname = 'rating' and tablename = 'int_usage_events_rated')"
+)
+
+
 def test_a_tariff_edit_rerates_and_lists_the_changes(demo_warehouse, pg, tmp_path):
     """Edit a price in a copy of the project, `dbt build`, and see the re-rating and its history."""
     run_dbt("build", "--select", "int_usage_events_rated+", capture=True)
     first_ratings, _, events = fetch(pg, FIRST_RATINGS)[0]
+    storage_before = fetch(pg, RATED_EVENTS_STORAGE)[0]
     edited = tmp_path / "dbt_project"
     shutil.copytree(DBT_PROJECT_DIR, edited, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
     rate_file = edited / "seeds" / "rate_cards.csv"
@@ -232,6 +241,9 @@ def test_a_tariff_edit_rerates_and_lists_the_changes(demo_warehouse, pg, tmp_pat
         assert changes[0] > 0 and changes[1] == after[1] - charged_before[1]
         # every event was rated again, and each keeps when it was first rated
         assert fetch(pg, FIRST_RATINGS)[0] == (first_ratings, events, events)
+        # by a rewrite of the table (no dead row per event), with the same indexes built again
+        storage_after = fetch(pg, RATED_EVENTS_STORAGE)[0]
+        assert storage_after[0] != storage_before[0] and storage_after[1] == storage_before[1]
     finally:
         run_dbt("build", capture=True)
     restored = fetch(pg, CHARGED_BY_RATE, (int(target["rate_id"]),))[0]

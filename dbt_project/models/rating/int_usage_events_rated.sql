@@ -4,7 +4,8 @@
 -- incremental: an event can change the allowance draw of every later event of its (subscription,
 -- cycle). So the new events (newer mediated batches or corrections) give each touched pair a cut-off
 -- time; that pair's events from the cut-off on are rated again, starting from the allowance already
--- used before it. When the tariffs or the CRM change (int_rating_inputs_fingerprint), everything is.
+-- used before it. When the tariffs or the CRM change (int_rating_inputs_fingerprint), everything is:
+-- the full-refresh query, keeping first_rated_at, and replace_by_key rewrites the table.
 -- planner: it prices the five-key hash join against the few hundred rate cards by its single most
 -- selective key, so it sorted every event for two merge joins instead; without merge joins the full
 -- rebuild of 2.6M events took 33 s instead of 41 s, and an incremental select 12 s instead of 13 s
@@ -15,6 +16,7 @@
         materialized='incremental',
         unique_key='usage_id',
         replaceable_rows='first_rated_at < rated_at',
+        rewrite_when_changed='reference_fingerprint',
         pre_hook=["set local enable_mergejoin = off", "{{ micro_batch_work_mem() }}"],
         indexes=[
             {'columns': ['usage_id'], 'unique': true},
@@ -29,22 +31,38 @@
 }}
 {#- the partial corrected-at index lets max(mediated_corrected_at) below read a few rows, not all -#}
 {%- set filter_new = none %}
-{%- if is_incremental() and execute %}
+{%- set incremental = is_incremental() %}
+{%- set rerate_all = false %}
+{%- set checked_fingerprint = none %}
+{%- if incremental and execute %}
     {%- set state = run_query(
         "select (select reference_fingerprint from " ~ ref('int_rating_inputs_fingerprint') ~ ")"
         ~ " is not distinct from (select previous.reference_fingerprint from " ~ this ~ " as previous limit 1),"
         ~ " (select max(previous.mediated_batch_id) from " ~ this ~ " as previous),"
-        ~ " (select max(previous.mediated_corrected_at) from " ~ this ~ " as previous)::text"
+        ~ " (select max(previous.mediated_corrected_at) from " ~ this ~ " as previous)::text,"
+        ~ " (select previous.reference_fingerprint from " ~ this ~ " as previous limit 1)::text"
     ).rows[0] %}
     {%- if state[0] and state[1] is not none %}
+        {%- set checked_fingerprint = state[3] %}
         {%- set filter_new = "classified.mediated_batch_id > " ~ state[1]
             ~ " or classified.mediated_corrected_at > " ~ ("'" ~ state[2] ~ "'::timestamptz" if state[2] else "'-infinity'::timestamptz") %}
+    {%- else %}
+        {#- a changed fingerprint re-rates every event: the full-refresh query, keeping each event's
+            first_rated_at; replace_by_key then rewrites the table (rewrite_when_changed) -#}
+        {%- set incremental = false %}
+        {%- set rerate_all = true %}
     {%- endif %}
 {%- endif %}
 with
 
 fingerprint as (
-    select reference_fingerprint from {{ ref('int_rating_inputs_fingerprint') }}
+    {%- if checked_fingerprint %}
+        -- the fingerprint this run was checked against: the rows of a run that changes it are a whole
+        -- rewrite (rewrite_when_changed); a change made since the check is left to the next run
+        select '{{ checked_fingerprint }}'::uuid as reference_fingerprint
+    {%- else %}
+        select reference_fingerprint from {{ ref('int_rating_inputs_fingerprint') }}
+    {%- endif %}
 ),
 
 new_events as (
@@ -54,7 +72,7 @@ new_events as (
     {%- endif %}
 ),
 
-{% if is_incremental() %}
+{% if incremental %}
     -- the earlier rating of each new event that has one: the usage_id index walked once, in key order,
     -- with the array of new ids (a join would read the whole rated table, and a probe per new event was
     -- 600k descents)
@@ -187,17 +205,20 @@ new_events as (
 to_rate as (
     select
         new_events.*,
-        {% if is_incremental() -%}
+        {% if incremental or rerate_all -%}
             coalesce(previous_versions.first_rated_at, now())
         {%- else -%}
             now()
         {%- endif %} as first_rated_at
     from new_events
-    {% if is_incremental() %}
+    {% if incremental %}
         -- the linter pairs this join with the full-refresh branch of first_rated_at above
         left join previous_versions on new_events.usage_id = previous_versions.usage_id  -- noqa: ST11
         union all
         select * from carried
+    {% elif rerate_all %}
+        -- every earlier rating stands for the previous versions
+        left join {{ this }} as previous_versions on new_events.usage_id = previous_versions.usage_id
     {% endif %}
 ),
 
@@ -225,12 +246,12 @@ pooled as (
                     order by to_rate.start_time, to_rate.usage_id
                     rows between unbounded preceding and current row
                 )
-            {% if is_incremental() %}
+            {% if incremental %}
                 + coalesce(pool_base.quantity_before, 0)
             {% endif %}
         )::bigint as pool_quantity_through
     from to_rate
-    {% if is_incremental() %}
+    {% if incremental %}
         left join pool_base
             on
                 to_rate.subscription_id = pool_base.subscription_id
