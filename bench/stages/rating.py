@@ -3,7 +3,8 @@
 Runs in its own database (telecom_bench_rating). The CRM is the `month` profile's 100k subscriptions;
 mediated_usage is filled in SQL with the generator's service, direction, destination and roaming mix
 (mediation's own cost is measured by the mediation stage, not here). The 600k new events are the last
-minute of traffic at 10k events/s: they start after everything already rated.
+minute of traffic at 10k events/s: they start after everything already rated. Last, one price of
+rate_cards changes and one run rates all 10.6M events again.
 """
 
 from __future__ import annotations
@@ -190,6 +191,18 @@ def main() -> None:
         mediated, rated, errors, balanced = cur.fetchone()
         cur.execute("select sum(net_amount) from rating.rated_usage")
         net = cur.fetchone()[0]
+    # a tariff edit: one price changed in the loaded seed, as `dbt seed` leaves it after an edit of
+    # rate_cards.csv. The fingerprint changes, and the next run rates every event again
+    with conn.cursor() as cur:
+        cur.execute(
+            "update reference.rate_cards set price = price + 0.01"
+            " where rate_id = (select min(rate_id) from reference.rate_cards)"
+        )
+    conn.commit()
+    tariff_edit_s = timed_dbt("run", "--select", "int_usage_events_rated")
+    with conn.cursor() as cur:
+        cur.execute("select count(*) filter (where rated_at > first_rated_at) from rating.int_usage_events_rated")
+        rerated = cur.fetchone()[0]
     pg_settings = server_settings(conn)
     conn.close()
     if not args.keep:
@@ -200,7 +213,8 @@ def main() -> None:
         "incremental_s": round(incremental_s, 1), "cycle_totals_s": round(totals_s, 1),
         "snapshot_s": round(snapshot_s, 1), "views_s": round(views_s, 1), "data_tests_s": round(tests_s, 1),
         "mediated_events": int(mediated), "rated_events": int(rated), "rating_errors": int(errors),
-        "balanced": balanced, "net_amount": str(net), "subscribers": subscribers, "postgres": pg_settings,
+        "balanced": balanced, "net_amount": str(net), "subscribers": subscribers,
+        "tariff_edit_s": round(tariff_edit_s, 1), "tariff_edit_rerated_events": rerated, "postgres": pg_settings,
     }))  # fmt: skip
 
 
