@@ -16,10 +16,12 @@
       common with its replacement (mediation: the batch that landed the raw record); the delete looks
       for the earlier versions through that column's index instead of matching a key it has no index on;
     * the model config `rewrite_when_changed` names a column whose value every row of one run shares
-      (rating: the fingerprint of its reference data). A run whose rows carry another value than the
-      table's has selected every row again, by the model's contract, and the table is rewritten instead
-      of replaced row by row: emptied, its indexes dropped, the new rows inserted and the indexes built
-      again. At 10.6M rated events that took 2 min 20 s instead of 10 min 8 s, and left no dead rows.
+      (rating: the fingerprint of its reference data). The model's contract: a run that selects only
+      some rows writes the value it found in the table at its start (rating writes it as a constant),
+      and only a run that selects every row again writes a new one. Then rows with another value than
+      the table's replace all of it, and the table is rewritten instead of replaced row by row: emptied,
+      its indexes dropped, the new rows inserted and the indexes built again. At 10.6M rated events that
+      took 135–150 s instead of 10 min 8 s, and left no dead rows.
 -#}
 {% macro get_incremental_replace_by_key_sql(arg_dict) %}
     {%- set target = arg_dict["target_relation"] %}
