@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from contextlib import contextmanager
@@ -141,15 +142,19 @@ def produce_stream(topic: str, partitions: int = 6, **overrides):
 
 def start_loader(target: LoadTarget, mode: str = "run", *args: str, extra_env: dict | None = None):
     env = {**os.environ, **target.env, "LOG_LEVEL": "WARNING", **(extra_env or {})}
-    return subprocess.Popen(
+    # the output goes to a file: a pipe nobody reads until stop() would block the loader once it holds 64 KB
+    output = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (it outlives this call; stop() closes it)
+    proc = subprocess.Popen(
         [sys.executable, "-m", "ingestion", "load", mode, *args],
         cwd=REPO_ROOT,
         env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
     )
+    proc.output = output
+    return proc
 
 
 def drain(target: LoadTarget, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -166,10 +171,8 @@ def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 60)
     try:
         return proc.wait(timeout=timeout)
     finally:
-        if proc.stdout:
-            proc.stdout.close()
-        if proc.stderr:
-            proc.stderr.close()
+        if getattr(proc, "output", None):
+            proc.output.close()
 
 
 def assert_landed_exactly(conn, target: LoadTarget, produced: int) -> None:
