@@ -140,6 +140,15 @@ def produce_stream(topic: str, partitions: int = 6, **overrides):
     return result
 
 
+# the rated events' table file and index definitions: a rewrite (truncate and insert) gives the table a
+# new file, a replacement by key does not
+RATED_EVENTS_STORAGE = (
+    "select pg_relation_filenode('rating.int_usage_events_rated'),"
+    " (select array_agg(indexdef order by indexname) from pg_indexes"
+    "  where schemaname = 'rating' and tablename = 'int_usage_events_rated')"
+)
+
+
 def start_loader(target: LoadTarget, mode: str = "run", *args: str, extra_env: dict | None = None):
     env = {**os.environ, **target.env, "LOG_LEVEL": "WARNING", **(extra_env or {})}
     # the output goes to a file: a pipe nobody reads until stop() would block the loader once it holds 64 KB

@@ -13,7 +13,7 @@ from ingestion.raw_tables import take_batch_id
 from orchestration.dbt_runner import run_dbt
 from stack.cli_support import UserError
 from stack.postgres import connect
-from tests.integration.conftest import fetch, index_counts, tampered
+from tests.integration.conftest import RATED_EVENTS_STORAGE, fetch, index_counts, tampered
 
 
 def test_every_deterministic_anomaly_kind_is_caught_exactly(demo_warehouse, pg):
@@ -161,9 +161,6 @@ INCREMENTAL_MODEL_INDEXES = {
 }
 
 
-RATED_EVENTS_FILE = "select pg_relation_filenode('rating.int_usage_events_rated')"
-
-
 def test_a_chain_of_incremental_runs_equals_a_full_refresh(demo_warehouse, pg):
     batches = [b for (b,) in fetch(pg, "select distinct batch_id from raw.usage_native union"
                                        " select distinct batch_id from raw.usage_legacy order by 1")]  # fmt: skip
@@ -172,7 +169,7 @@ def test_a_chain_of_incremental_runs_equals_a_full_refresh(demo_warehouse, pg):
     # a full refresh replaces the tables; the next incremental runs need the indexes on the new ones
     assert index_counts(pg, INCREMENTAL_MODEL_INDEXES) == INCREMENTAL_MODEL_INDEXES
     first = fingerprint(pg)
-    rated_file = fetch(pg, RATED_EVENTS_FILE)[0][0]
+    rated_file = fetch(pg, RATED_EVENTS_STORAGE)[0][0]
     for batch in batches[1:]:
         run_dbt("run", *MEDIATION_AND_RATING, "--vars", f"{{max_batch_id: {batch}}}", capture=True)
     run_dbt("run", *MEDIATION_AND_RATING, capture=True)
@@ -196,7 +193,7 @@ def test_a_chain_of_incremental_runs_equals_a_full_refresh(demo_warehouse, pg):
     )[0][0]
     assert late > 0, "the demo's batches should exercise the late path of the rated events"
     # the reference data did not change: every run replaced rows by key, none rewrote the table
-    assert fetch(pg, RATED_EVENTS_FILE)[0][0] == rated_file
+    assert fetch(pg, RATED_EVENTS_STORAGE)[0][0] == rated_file
     run_dbt("run", *MEDIATION_AND_RATING, "--full-refresh", capture=True)
     assert fingerprint(pg) == incremental
     assert index_counts(pg, INCREMENTAL_MODEL_INDEXES) == INCREMENTAL_MODEL_INDEXES

@@ -12,7 +12,7 @@ import pytest
 
 from orchestration.dbt_runner import DBT_PROJECT_DIR, run_dbt
 from stack.cli_support import UserError
-from tests.integration.conftest import fetch, tampered
+from tests.integration.conftest import RATED_EVENTS_STORAGE, fetch, tampered
 from tests.rating_reference import Crm, ReferenceRater, Tariffs
 
 SAMPLE_EVENTS = 10_000
@@ -197,14 +197,6 @@ CHARGED_BY_RATE = (
 FIRST_RATINGS = (
     "select md5(string_agg(usage_id::text || first_rated_at::text, ',' order by usage_id)),"
     " count(*) filter (where rated_at > first_rated_at), count(*) from rating.int_usage_events_rated"
-)
-
-
-# the table's file: a rewrite (truncate and insert) gives it a new one, a replacement by key does not
-RATED_EVENTS_STORAGE = (
-    "select pg_relation_filenode('rating.int_usage_events_rated'),"
-    " (select array_agg(indexdef order by indexname) from pg_indexes"
-    "  where schemaname = 'rating' and tablename = 'int_usage_events_rated')"
 )
 
 

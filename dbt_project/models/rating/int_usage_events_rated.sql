@@ -36,13 +36,12 @@
 {%- set checked_fingerprint = none %}
 {%- if incremental and execute %}
     {%- set state = run_query(
-        "select (select reference_fingerprint from " ~ ref('int_rating_inputs_fingerprint') ~ ")"
-        ~ " is not distinct from (select previous.reference_fingerprint from " ~ this ~ " as previous limit 1),"
+        "select (select reference_fingerprint from " ~ ref('int_rating_inputs_fingerprint') ~ ")::text,"
         ~ " (select max(previous.mediated_batch_id) from " ~ this ~ " as previous),"
         ~ " (select max(previous.mediated_corrected_at) from " ~ this ~ " as previous)::text,"
         ~ " (select previous.reference_fingerprint from " ~ this ~ " as previous limit 1)::text"
     ).rows[0] %}
-    {%- if state[0] and state[1] is not none %}
+    {%- if state[0] == state[3] and state[1] is not none %}
         {%- set checked_fingerprint = state[3] %}
         {%- set filter_new = "classified.mediated_batch_id > " ~ state[1]
             ~ " or classified.mediated_corrected_at > " ~ ("'" ~ state[2] ~ "'::timestamptz" if state[2] else "'-infinity'::timestamptz") %}
