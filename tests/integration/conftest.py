@@ -149,9 +149,29 @@ RATED_EVENTS_STORAGE = (
 )
 
 
+_started_loaders: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def _stop_loaders_left_running():
+    """A test that fails before it stops its loader would leave it consuming CPU for the rest of the run."""
+    yield
+    while _started_loaders:
+        proc = _started_loaders.pop()
+        if proc.poll() is None:
+            try:
+                stop(proc, timeout=30)
+            except subprocess.TimeoutExpired:
+                stop(proc, signal.SIGKILL)
+        elif not proc.output.closed:
+            proc.output.close()
+
+
 def start_loader(target: LoadTarget, mode: str = "run", *args: str, extra_env: dict | None = None):
-    env = {**os.environ, **target.env, "LOG_LEVEL": "WARNING", **(extra_env or {})}
-    # the output goes to a file: a pipe nobody reads until stop() would block the loader once it holds 64 KB
+    # INFO: its and the Kafka client's partition assignments and progress, shown by a failed
+    # wait_for_rows(); the output goes to a file, as a pipe nobody reads until stop() would block the
+    # loader once it holds 64 KB
+    env = {**os.environ, **target.env, "LOG_LEVEL": "INFO", "KAFKA_CLIENT_LOG_LEVEL": "INFO", **(extra_env or {})}
     output = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (it outlives this call; stop() closes it)
     proc = subprocess.Popen(
         [sys.executable, "-m", "ingestion", "load", mode, *args],
@@ -163,6 +183,7 @@ def start_loader(target: LoadTarget, mode: str = "run", *args: str, extra_env: d
         start_new_session=True,
     )
     proc.output = output
+    _started_loaders.append(proc)
     return proc
 
 
@@ -222,10 +243,22 @@ def count_rows(conn, table: str) -> int:
     return count
 
 
-def wait_for_rows(conn, table: str, at_least: int, timeout: float = 60) -> int:
+def loader_output(proc: subprocess.Popen) -> str:
+    """The last lines a loader started by start_loader() has written (its log, a traceback)."""
+    proc.output.flush()
+    proc.output.seek(0)
+    return "".join(proc.output.readlines()[-60:])
+
+
+def wait_for_rows(conn, table: str, at_least: int, timeout: float = 60, loader: subprocess.Popen | None = None) -> int:
+    """Wait until raw.<table> holds `at_least` rows. With `loader`, a loader that exits first fails the
+    wait at once, and a failed wait shows what the loader wrote."""
     deadline = time.monotonic() + timeout
     while (count := count_rows(conn, table)) < at_least:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"raw.{table} reached only {count} rows, wanted {at_least}")
+        exited = loader is not None and loader.poll() is not None
+        if exited or time.monotonic() > deadline:
+            reason = f"the loader exited with {loader.returncode}" if exited else f"not within {timeout:.0f} s"
+            output = f"; the loader's output:\n{loader_output(loader)}" if loader is not None else ""
+            raise AssertionError(f"raw.{table} reached only {count} rows, wanted {at_least} ({reason}){output}")
         time.sleep(0.2)
     return count
