@@ -21,9 +21,9 @@ def _keep_metadata_rejoins_requested() -> None:
     before it knew the topic's partitions, or partitions added), but without requesting it: the leader's
     assignment makes its snapshot current again while the SyncGroup is in flight, and a poll() whose
     timeout ends then returns. The next poll() sees nothing to rejoin and drops the join's result, so the
-    consumer stays in the group with no partitions and consumes nothing, for good. 7 of 20 new consumers
-    stuck that way against the real broker with 10 ms polls (test_loader.py, the test of consumers that join
-    before knowing the partitions).
+    consumer stays in the group with no partitions and consumes nothing, for good. 7 to 10 of 20 new
+    consumers stuck that way against the real broker with 10 ms polls (test_loader.py, the test of
+    consumers that join before knowing the partitions).
     """
     need_rejoin = ConsumerCoordinator.need_rejoin
     if getattr(need_rejoin, "keeps_metadata_rejoins", False):

@@ -90,7 +90,7 @@ def test_postgres_restart_mid_load_recovers_exactly(settings, pg, load_target):
 def test_consumers_that_join_before_knowing_the_partitions_get_them(settings, kafka_admin, unique_name):
     """A new consumer's first join can come before it has the topic's partitions; the rebalance their
     arrival starts must complete even when a poll ends during it (the loader's short polls when a batch
-    is nearly due). Without the fix in ingestion/kafka_io.py, 7-10 of 20 consumers stayed in the group
+    is nearly due). Without the fix in ingestion/kafka_io.py, 7 to 10 of 20 consumers stayed in the group
     with no partitions."""
     topic = f"it.{unique_name}"
     kafka_admin.create_topics([NewTopic(topic, num_partitions=6, replication_factor=1)])
