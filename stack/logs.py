@@ -8,9 +8,20 @@ import sys
 
 import structlog
 
+LEVEL_NAMES = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _env_level(variable: str, default: str) -> int:
+    value = os.environ.get(variable) or default
+    if value.upper() not in LEVEL_NAMES:
+        # logging is set up before a command's own error handling: one line and a non-zero exit here too
+        print(f"error: {variable}={value!r} is not a log level (one of {', '.join(LEVEL_NAMES)})", file=sys.stderr)
+        raise SystemExit(1)
+    return logging.getLevelNamesMapping()[value.upper()]
+
 
 def configure_logging(level: str | None = None) -> None:
-    level_name = (level or os.environ.get("LOG_LEVEL", "INFO")).upper()
+    level_number = logging.getLevelNamesMapping()[level.upper()] if level else _env_level("LOG_LEVEL", "INFO")
     renderer = (
         structlog.processors.JSONRenderer()
         if os.environ.get("LOG_FORMAT", "text") == "json"
@@ -23,14 +34,13 @@ def configure_logging(level: str | None = None) -> None:
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,
         ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping().get(level_name, 20)),
+        wrapper_class=structlog.make_filtering_bound_logger(level_number),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
     # kafka-python logs connection retries at WARNING/ERROR; keep them out of the operator's way unless
     # asked for (KAFKA_CLIENT_LOG_LEVEL=INFO shows the consumer group's joins and assignments)
-    levels = logging.getLevelNamesMapping()
-    client_level = levels.get(os.environ.get("KAFKA_CLIENT_LOG_LEVEL", "CRITICAL").upper(), logging.CRITICAL)
+    client_level = _env_level("KAFKA_CLIENT_LOG_LEVEL", "CRITICAL")
     logging.basicConfig(level=min(logging.WARNING, client_level), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")  # fmt: skip
     logging.getLogger("kafka").setLevel(client_level)

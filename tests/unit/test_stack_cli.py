@@ -54,6 +54,12 @@ def test_port_out_of_range_is_one_line(tmp_path, bin_dir):
     assert_one_clear_line(run_module("stack", "status", env=env), 1, "KAFKA_PORT=0 is out of range")
 
 
+@pytest.mark.parametrize("variable", ["LOG_LEVEL", "KAFKA_CLIENT_LOG_LEVEL"])
+def test_bad_log_level_is_one_line(tmp_path, bin_dir, variable):
+    env = embedded_env(tmp_path, bin_dir) | {variable: "verbose"}
+    assert_one_clear_line(run_module("stack", "status", env=env), 1, f"{variable}='verbose' is not a log level")
+
+
 def test_unknown_flag_is_one_line():
     assert_one_clear_line(run_module("stack", "up", "--frobnicate"), 2, "No such option", "--frobnicate")
 
